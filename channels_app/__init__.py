@@ -1,0 +1,1 @@
+"""The outside world: provider webhooks, outbound sending, websockets, the simulator."""

@@ -1,0 +1,7 @@
+"""Rapport's project configuration: settings, URLs, ASGI and the Celery app."""
+
+from __future__ import annotations
+
+from config.celery import app as celery_app
+
+__all__ = ["celery_app"]

@@ -1,0 +1,21 @@
+"""Top-level URL routes."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Liveness probe for load balancers and the simulator."""
+    return JsonResponse({"status": "ok"})
+
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+]

@@ -1,0 +1,10 @@
+"""WSGI entry point, for tools that want one; Rapport itself is served over ASGI."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+application = get_wsgi_application()

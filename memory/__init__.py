@@ -1,0 +1,1 @@
+"""The customer context graph and the one gate that reads it."""

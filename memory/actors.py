@@ -1,0 +1,102 @@
+"""Who reads customer context: AI agents with declared scopes, or people with permissions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+
+class Partition(StrEnum):
+    """The parts of a customer's context an actor may be allowed to read."""
+
+    PROFILE = "profile"
+    IDENTITIES = "identities"
+    MESSAGES = "messages"
+    BUSINESS = "business"
+    EMOTION = "emotion"
+    PII = "pii"
+
+    @classmethod
+    def parse(cls, names: str | list[str] | tuple[str, ...] | frozenset[str]) -> frozenset[Partition]:
+        """Turn "profile,messages" or a list of names into partitions; unknown names raise."""
+        if isinstance(names, str):
+            names = [n for n in (part.strip() for part in names.split(",")) if n]
+        try:
+            return frozenset(cls(name) for name in names)
+        except ValueError as error:
+            known = ", ".join(p.value for p in cls)
+            raise ValueError(f"{error}; known partitions: {known}") from None
+
+
+ALL_PARTITIONS: frozenset[Partition] = frozenset(Partition)
+
+
+@runtime_checkable
+class Actor(Protocol):
+    """Anything that may ask the gate for customer context."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def user(self) -> AbstractBaseUser | None: ...
+
+    def may_read(self, partition: Partition) -> bool: ...
+
+
+@dataclass(frozen=True)
+class AgentActor:
+    """An AI agent, allowed exactly the partitions in its scope."""
+
+    name: str
+    scopes: frozenset[Partition] = field(default_factory=frozenset)
+
+    @property
+    def label(self) -> str:
+        return f"agent:{self.name}"
+
+    @property
+    def user(self) -> None:
+        return None
+
+    def may_read(self, partition: Partition) -> bool:
+        return partition in self.scopes
+
+
+@dataclass(frozen=True)
+class UserActor:
+    """A person signed in to Rapport; each partition is a `memory.read_context_*` permission."""
+
+    user: AbstractBaseUser | AnonymousUser
+
+    @property
+    def label(self) -> str:
+        return f"user:{self.user.get_username() or 'anonymous'}"
+
+    def may_read(self, partition: Partition) -> bool:
+        return bool(
+            self.user.is_active and self.user.has_perm(f"memory.read_context_{partition.value}")
+        )
+
+
+@dataclass(frozen=True)
+class SystemActor:
+    """Rapport itself, for housekeeping that must read context (summaries, exports)."""
+
+    name: str
+    scopes: frozenset[Partition] = ALL_PARTITIONS
+
+    @property
+    def label(self) -> str:
+        return f"system:{self.name}"
+
+    @property
+    def user(self) -> None:
+        return None
+
+    def may_read(self, partition: Partition) -> bool:
+        return partition in self.scopes

@@ -1,0 +1,384 @@
+"""The customer context graph: customers and identities, conversations and messages,
+business state (cases, versioned facts with provenance) and emotion (sentiment readings).
+
+Models hold data and invariants; every change goes through `memory.services`.
+"""
+
+from __future__ import annotations
+
+from auditlog.models import AbstractLogEntry
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Channel(models.TextChoices):
+    SMS = "sms", "SMS"
+    VOICE = "voice", "Voice"
+    EMAIL = "email", "E-mail"
+    CHAT = "chat", "Chat"
+
+
+class Customer(models.Model):
+    """A person, known across every channel by their identities."""
+
+    display_name = models.CharField(max_length=200, blank=True)
+    external_id = models.CharField(
+        max_length=100, null=True, blank=True, unique=True, help_text="Id in the CRM, if any."
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="merged_from",
+        help_text="Set when this record was merged into another customer.",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        permissions = [
+            ("read_context_profile", "Can read customer profiles"),
+            ("read_context_identities", "Can read customer identities"),
+            ("read_context_messages", "Can read customer messages"),
+            ("read_context_business", "Can read customer cases and facts"),
+            ("read_context_emotion", "Can read customer sentiment"),
+            ("read_context_pii", "Can read raw customer contact details"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name or f"Customer #{self.pk}"
+
+
+class Identity(models.Model):
+    """A way to reach a customer: a phone in E.164, a lower-cased e-mail, or another handle."""
+
+    class Kind(models.TextChoices):
+        PHONE = "phone", "Phone"
+        EMAIL = "email", "E-mail"
+        OTHER = "other", "Other"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identities")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    value = models.CharField(max_length=254, help_text="Normalised: E.164 phone, lower-case e-mail.")
+    verified = models.BooleanField(
+        default=False, help_text="Seen as the sender of inbound traffic, or imported from a CRM."
+    )
+    source = models.CharField(max_length=100, blank=True, help_text="How Rapport learned it.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name_plural = "identities"
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "value"], name="identity_unique_kind_value"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.value}"
+
+
+class Conversation(models.Model):
+    """One channel thread: an SMS number pair, a call, an e-mail thread."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        INACTIVE = "inactive", "Inactive"
+        CLOSED = "closed", "Closed"
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="conversations"
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    thread_key = models.CharField(
+        max_length=300, help_text="What makes this thread: number pair, CallSid, e-mail root id."
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    subject = models.CharField(max_length=300, blank=True)
+    previous = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="continued_by",
+        help_text="The conversation this one continues (channel switch or a reopened thread).",
+    )
+    channel_metadata = models.JSONField(default=dict, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    last_message_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_message_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "thread_key"],
+                condition=~Q(status="closed"),
+                name="conversation_one_open_thread",
+            ),
+        ]
+        indexes = [models.Index(fields=["customer", "-last_message_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} conversation #{self.pk}"
+
+
+class Message(models.Model):
+    """One turn in a conversation, inbound from the customer or outbound to them."""
+
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", "Inbound"
+        OUTBOUND = "outbound", "Outbound"
+
+    class Author(models.TextChoices):
+        CUSTOMER = "customer", "Customer"
+        AGENT = "agent", "AI agent"
+        HUMAN = "human", "Human agent"
+        SYSTEM = "system", "System"
+
+    class DeliveryStatus(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PENDING = "pending", "Pending"
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        READ = "read", "Read"
+        UNDELIVERED = "undelivered", "Undelivered"
+        FAILED = "failed", "Failed"
+        CANCELED = "canceled", "Canceled"
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    # Kept equal to conversation.customer so a customer's timeline across channels is one query.
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="messages")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    direction = models.CharField(max_length=10, choices=Direction.choices)
+    author = models.CharField(max_length=10, choices=Author.choices)
+    author_agent = models.CharField(max_length=100, blank=True, help_text="AI agent name.")
+    author_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    text = models.TextField(help_text="What agents and people read: the new part of the turn.")
+    raw_text = models.TextField(
+        blank=True, help_text="The turn as it arrived, when it differs (quoted e-mail replies)."
+    )
+    provider_id = models.CharField(
+        max_length=300,
+        null=True,
+        blank=True,
+        help_text="MessageSid, e-mail Message-ID, CallSid:turn: one delivery, one message.",
+    )
+    delivery_status = models.CharField(
+        max_length=12, choices=DeliveryStatus.choices, default=DeliveryStatus.RECEIVED
+    )
+    channel_metadata = models.JSONField(default=dict, blank=True)
+    sent_at = models.DateTimeField(default=timezone.now, help_text="When the turn happened.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["sent_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "provider_id"],
+                condition=Q(provider_id__isnull=False),
+                name="message_unique_provider_id",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "-sent_at"]),
+            models.Index(fields=["conversation", "sent_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()} {self.channel} message #{self.pk}"
+
+
+class Case(models.Model):
+    """A piece of business the customer has with us: an order, a claim, an appointment."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        PENDING = "pending", "Pending"
+        RESOLVED = "resolved", "Resolved"
+        CLOSED = "closed", "Closed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    OPEN_STATUSES = (Status.OPEN, Status.PENDING)
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="cases")
+    kind = models.CharField(max_length=40, help_text="order, claim, appointment, account, ...")
+    reference = models.CharField(max_length=100)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    title = models.CharField(max_length=300, blank=True)
+    source_message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    opened_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "kind", "reference"], name="case_unique_reference"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["reference"]),
+            models.Index(fields=["customer", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.reference}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class Fact(models.Model):
+    """One version of something known about a customer or a case, with its provenance.
+
+    Asserting a new value for a key closes the current version (`valid_until`) and links it to
+    its successor, so history stays whole and "current" never shows a replaced value.
+    """
+
+    class AssertedBy(models.TextChoices):
+        AGENT = "agent", "AI agent"
+        HUMAN = "human", "Person"
+        CUSTOMER = "customer", "Customer (stated)"
+        IMPORT = "import", "Import"
+        SYSTEM = "system", "System"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="facts")
+    case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.CASCADE, related_name="facts"
+    )
+    key = models.CharField(max_length=100)
+    value = models.TextField()
+    confidence = models.FloatField(default=1.0)
+    source_message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="facts"
+    )
+    asserted_by = models.CharField(max_length=10, choices=AssertedBy.choices)
+    asserted_by_agent = models.CharField(max_length=100, blank=True)
+    asserted_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    valid_from = models.DateTimeField(default=timezone.now)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    replaced_by = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replaces"
+    )
+
+    class Meta:
+        ordering = ["key", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "key"],
+                condition=Q(valid_until__isnull=True, case__isnull=True),
+                name="fact_one_current_customer_value",
+            ),
+            models.UniqueConstraint(
+                fields=["case", "key"],
+                condition=Q(valid_until__isnull=True, case__isnull=False),
+                name="fact_one_current_case_value",
+            ),
+            models.CheckConstraint(
+                condition=Q(confidence__gte=0) & Q(confidence__lte=1),
+                name="fact_confidence_between_0_and_1",
+            ),
+        ]
+        indexes = [models.Index(fields=["customer", "valid_until"])]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"
+
+    @property
+    def is_current(self) -> bool:
+        return self.valid_until is None
+
+
+class SentimentReading(models.Model):
+    """How the customer felt in one message."""
+
+    class Label(models.TextChoices):
+        POSITIVE = "positive", "Positive"
+        NEUTRAL = "neutral", "Neutral"
+        NEGATIVE = "negative", "Negative"
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="sentiment")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="sentiment_readings"
+    )
+    label = models.CharField(max_length=10, choices=Label.choices)
+    score = models.FloatField(help_text="-1 (very negative) to 1 (very positive).")
+    confidence = models.FloatField(default=1.0)
+    model_name = models.CharField(max_length=100, blank=True)
+    read_at = models.DateTimeField(default=timezone.now, help_text="The message's time.")
+
+    class Meta:
+        ordering = ["-read_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__gte=-1) & Q(score__lte=1), name="sentiment_score_in_range"
+            ),
+        ]
+        indexes = [models.Index(fields=["customer", "-read_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.score:+.2f})"
+
+
+class CustomerMerge(models.Model):
+    """The record that two customer records were found to be one person."""
+
+    source_customer_id = models.BigIntegerField(help_text="The record merged away.")
+    source_display_name = models.CharField(max_length=200, blank=True)
+    target = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="merges")
+    merged_by = models.CharField(max_length=150, help_text="Actor label of who merged.")
+    reason = models.TextField(blank=True)
+    moved = models.JSONField(default=dict, help_text="How many rows of each kind moved.")
+    merged_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-merged_at"]
+
+    def __str__(self) -> str:
+        return f"#{self.source_customer_id} merged into #{self.target_id}"
+
+
+class AuditEntry(AbstractLogEntry):
+    """django-auditlog's entry, with the columns a compliance officer filters context reads by."""
+
+    class Outcome(models.TextChoices):
+        GRANTED = "granted", "Granted"
+        REFUSED = "refused", "Refused"
+
+    actor_label = models.CharField(
+        max_length=150, blank=True, db_index=True, help_text="agent:intent, user:alice, api:crm"
+    )
+    purpose = models.CharField(max_length=200, blank=True)
+    partitions = models.JSONField(default=list, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True)
+
+    class Meta(AbstractLogEntry.Meta):
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit entries"
+        indexes = [
+            models.Index(fields=["content_type", "object_id", "-timestamp"]),
+            models.Index(fields=["actor_label", "-timestamp"]),
+        ]

@@ -1,0 +1,257 @@
+"""Reads of the graph. `context_read` is the gate: the one way to read a customer's context,
+and every call through it leaves an ACCESS entry in the audit trail.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.utils import timezone
+
+from memory.actors import Actor, Partition
+from memory.audit import access_record
+from memory.context import (
+    CaseView,
+    ContextPack,
+    EmotionView,
+    FactView,
+    IdentityView,
+    ProfileView,
+    SentimentPoint,
+    TurnView,
+)
+from memory.models import AuditEntry, Case, Customer, Fact, Identity, Message, SentimentReading
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+
+class ContextAccessRefused(PermissionError):
+    """The actor asked for partitions outside its scope; nothing was read."""
+
+    def __init__(self, actor: Actor, refused: frozenset[Partition]) -> None:
+        names = ", ".join(sorted(p.value for p in refused))
+        super().__init__(f"{actor.label} may not read: {names}")
+        self.actor = actor
+        self.refused = refused
+
+
+def context_read(
+    *,
+    actor: Actor,
+    customer: Customer | int,
+    partitions: Iterable[Partition | str],
+    purpose: str,
+    correlation_id: str = "",
+    recent_turns: int | None = None,
+) -> ContextPack:
+    """Hand `actor` the asked partitions of a customer's context, and record that it did.
+
+    Refuses the whole read if any partition is outside the actor's scope; the refusal is
+    recorded too. Without `pii` the actor gets contact details masked. The number of queries
+    is fixed, whatever the length of the customer's history.
+    """
+    if not purpose.strip():
+        raise ValueError("a context read needs a purpose")
+    asked = Partition.parse([str(p) for p in partitions])
+    if not isinstance(customer, Customer):
+        customer = Customer.objects.get(pk=customer)
+    refused = frozenset(p for p in asked if not actor.may_read(p))
+    if refused:
+        access_record(
+            actor=actor,
+            customer=customer,
+            partitions=asked,
+            purpose=purpose,
+            outcome=AuditEntry.Outcome.REFUSED,
+            correlation_id=correlation_id,
+            detail={"refused": sorted(p.value for p in refused)},
+        )
+        raise ContextAccessRefused(actor, refused)
+
+    pack = _assemble(
+        customer=customer,
+        asked=asked,
+        actor=actor,
+        purpose=purpose,
+        correlation_id=correlation_id,
+        recent_turns=recent_turns or settings.RAPPORT_CONTEXT_RECENT_TURNS,
+    )
+    access_record(
+        actor=actor,
+        customer=customer,
+        partitions=asked,
+        purpose=purpose,
+        outcome=AuditEntry.Outcome.GRANTED,
+        correlation_id=correlation_id,
+    )
+    return pack
+
+
+def _assemble(
+    *,
+    customer: Customer,
+    asked: frozenset[Partition],
+    actor: Actor,
+    purpose: str,
+    correlation_id: str,
+    recent_turns: int,
+) -> ContextPack:
+    show_pii = Partition.PII in asked
+    profile = identities = None
+    cases: tuple[CaseView, ...] = ()
+    facts: tuple[FactView, ...] = ()
+    turns: tuple[TurnView, ...] = ()
+    emotion = None
+
+    if Partition.PROFILE in asked:
+        profile = ProfileView(
+            customer_id=customer.pk,
+            display_name=customer.display_name,
+            customer_since=customer.created_at,
+        )
+    if Partition.IDENTITIES in asked:
+        identities = tuple(
+            IdentityView(
+                kind=identity.kind,
+                value=identity.value if show_pii else mask_identity(identity),
+                verified=identity.verified,
+            )
+            for identity in Identity.objects.filter(customer=customer).order_by("kind", "pk")
+        )
+    if Partition.BUSINESS in asked:
+        cases, facts = _business(customer)
+    if Partition.MESSAGES in asked:
+        messages = Message.objects.filter(customer=customer).order_by("-sent_at", "-pk")
+        turns = tuple(
+            TurnView(
+                message_id=m.pk,
+                conversation_id=m.conversation_id,
+                channel=m.channel,
+                direction=m.direction,
+                author=m.author,
+                text=m.text,
+                sent_at=m.sent_at,
+            )
+            for m in messages.only(
+                "pk", "conversation_id", "channel", "direction", "author", "text", "sent_at"
+            )[:recent_turns]
+        )
+    if Partition.EMOTION in asked:
+        emotion = emotion_trend(customer)
+
+    return ContextPack(
+        customer_id=customer.pk,
+        actor_label=actor.label,
+        purpose=purpose,
+        partitions=asked,
+        read_at=timezone.now(),
+        correlation_id=correlation_id,
+        profile=profile,
+        identities=identities or (),
+        open_cases=cases,
+        facts=facts,
+        turns=turns,
+        emotion=emotion,
+    )
+
+
+def _business(customer: Customer) -> tuple[tuple[CaseView, ...], tuple[FactView, ...]]:
+    """Open cases and current facts (the customer's own and their open cases'), two queries."""
+    open_cases = list(
+        Case.objects.filter(customer=customer, status__in=Case.OPEN_STATUSES).order_by(
+            "-updated_at", "-pk"
+        )
+    )
+    open_case_ids = {case.pk for case in open_cases}
+    current = (
+        Fact.objects.filter(customer=customer, valid_until__isnull=True)
+        .select_related("case")
+        .order_by("-valid_from", "-pk")
+    )
+    facts = tuple(
+        FactView(
+            fact_id=fact.pk,
+            key=fact.key,
+            value=fact.value,
+            confidence=fact.confidence,
+            valid_from=fact.valid_from,
+            asserted_by=fact.asserted_by,
+            source_message_id=fact.source_message_id,
+            case_reference=fact.case.reference if fact.case is not None else None,
+        )
+        for fact in current
+        if fact.case_id is None or fact.case_id in open_case_ids
+    )
+    cases = tuple(
+        CaseView(
+            case_id=case.pk,
+            kind=case.kind,
+            reference=case.reference,
+            status=case.status,
+            title=case.title,
+            opened_at=case.opened_at,
+            updated_at=case.updated_at,
+        )
+        for case in open_cases
+    )
+    return cases, facts
+
+
+def emotion_trend(customer: Customer) -> EmotionView | None:
+    """The customer's mood: the last readings, each weighted by how recent it is.
+
+    A reading `k` places back counts 0.5 ** (k / half_life), so one calm message does not
+    erase an angry afternoon, and one angry word does not define a happy customer.
+    """
+    readings = list(
+        SentimentReading.objects.filter(customer=customer)
+        .order_by("-read_at", "-pk")
+        .only("read_at", "label", "score")[: settings.RAPPORT_EMOTION_WINDOW]
+    )
+    if not readings:
+        return None
+    half_life = settings.RAPPORT_EMOTION_HALF_LIFE
+    weights = [math.pow(0.5, rank / half_life) for rank in range(len(readings))]
+    score = sum(w * r.score for w, r in zip(weights, readings, strict=True)) / sum(weights)
+    label = "positive" if score > 0.25 else "negative" if score < -0.25 else "neutral"
+    newer, older = readings[: len(readings) // 2 or 1], readings[len(readings) // 2 :]
+    shift = _mean(r.score for r in newer) - _mean(r.score for r in older or newer)
+    direction = "improving" if shift > 0.2 else "worsening" if shift < -0.2 else "steady"
+    points = tuple(
+        SentimentPoint(at=r.read_at, label=r.label, score=r.score) for r in reversed(readings)
+    )
+    return EmotionView(label=label, score=round(score, 3), direction=direction, points=points)
+
+
+def _mean(values: Iterable[float]) -> float:
+    items = list(values)
+    return sum(items) / len(items) if items else 0.0
+
+
+def mask_identity(identity: Identity) -> str:
+    """A contact detail with most of it hidden: +1******0101, a***@example.com."""
+    value = identity.value
+    if identity.kind == Identity.Kind.EMAIL and "@" in value:
+        local, _, domain = value.partition("@")
+        return f"{local[:1]}***@{domain}"
+    if len(value) > 6:
+        return value[:2] + "*" * (len(value) - 6) + value[-4:]
+    return "*" * len(value)
+
+
+def customer_find_by_identity(*, kind: str, value: str) -> Customer | None:
+    """Which customer holds this (already normalised) identity; no context is read."""
+    identity = Identity.objects.select_related("customer").filter(kind=kind, value=value).first()
+    return identity.customer if identity is not None else None
+
+
+__all__ = [
+    "ContextAccessRefused",
+    "context_read",
+    "customer_find_by_identity",
+    "emotion_trend",
+    "mask_identity",
+]

@@ -1,0 +1,561 @@
+"""Every action that changes the customer context graph.
+
+Services take keyword-only arguments, write inside a transaction, and return what they made.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from memory.identities import identity_kind_for_channel, normalize_identity
+from memory.models import (
+    Case,
+    Channel,
+    Conversation,
+    Customer,
+    CustomerMerge,
+    Fact,
+    Identity,
+    Message,
+    SentimentReading,
+)
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+
+class IdentityBelongsToAnotherCustomer(Exception):
+    """The address is already someone else's: link refused, a merge may be proposed instead."""
+
+    def __init__(self, identity: Identity, customer: Customer) -> None:
+        super().__init__(
+            f"{identity.kind} identity #{identity.pk} belongs to customer #{identity.customer_id},"
+            f" not #{customer.pk}"
+        )
+        self.identity = identity
+        self.customer = customer
+
+
+class MergeRefused(ValueError):
+    """A merge that would make no sense (a customer into itself, an already merged record)."""
+
+
+# Customers and identities -------------------------------------------------------------------
+
+
+def customer_create(
+    *,
+    display_name: str = "",
+    external_id: str | None = None,
+    identities: list[tuple[str, str]] | None = None,
+    source: str = "",
+    verified: bool = True,
+) -> Customer:
+    """Create a customer with its identities (kind, raw address) in one transaction."""
+    with transaction.atomic():
+        customer = Customer.objects.create(display_name=display_name, external_id=external_id)
+        for kind, raw in identities or []:
+            identity_link(
+                customer=customer, kind=kind, address=raw, source=source, verified=verified
+            )
+    return customer
+
+
+def customer_update_profile(*, customer: Customer, display_name: str) -> Customer:
+    """Set the name people and agents call the customer by."""
+    with transaction.atomic():
+        locked = Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)
+        if locked.display_name != display_name:
+            locked.display_name = display_name
+            locked.save(update_fields=["display_name", "updated_at"])
+    return locked
+
+
+def customer_resolve(*, channel: str, address: str, display_name: str = "") -> Customer:
+    """Find the customer behind an inbound address, or create them on first contact.
+
+    Safe under concurrency: two first messages from one new number race on the identity's
+    unique constraint, and the loser picks up the winner's customer.
+    """
+    kind = identity_kind_for_channel(channel)
+    value = normalize_identity(kind, address)
+    identity = Identity.objects.select_related("customer").filter(kind=kind, value=value).first()
+    if identity is not None:
+        customer = identity.customer
+        if display_name and not customer.display_name:
+            customer = customer_update_profile(customer=customer, display_name=display_name)
+        return customer
+    try:
+        with transaction.atomic():
+            customer = Customer.objects.create(display_name=display_name)
+            Identity.objects.create(
+                customer=customer,
+                kind=kind,
+                value=value,
+                verified=True,
+                source=f"inbound {channel}",
+            )
+            return customer
+    except IntegrityError:
+        return Identity.objects.select_related("customer").get(kind=kind, value=value).customer
+
+
+def identity_link(
+    *,
+    customer: Customer,
+    kind: str,
+    address: str,
+    source: str = "",
+    verified: bool = False,
+) -> Identity:
+    """Give a customer one more way to be reached; refuses an address another customer holds."""
+    value = normalize_identity(kind, address)
+    existing = Identity.objects.filter(kind=kind, value=value).first()
+    if existing is not None:
+        if existing.customer_id != customer.pk:
+            raise IdentityBelongsToAnotherCustomer(existing, customer)
+        if verified and not existing.verified:
+            existing.verified = True
+            existing.save(update_fields=["verified"])
+        return existing
+    try:
+        with transaction.atomic():
+            return Identity.objects.create(
+                customer=customer, kind=kind, value=value, source=source, verified=verified
+            )
+    except IntegrityError:
+        existing = Identity.objects.get(kind=kind, value=value)
+        if existing.customer_id != customer.pk:
+            raise IdentityBelongsToAnotherCustomer(existing, customer) from None
+        return existing
+
+
+def customer_merge(
+    *, source: Customer, target: Customer, merged_by: str, reason: str = ""
+) -> CustomerMerge:
+    """Fold `source` into `target`: identities, conversations, messages, cases, facts and
+    sentiment move; clashing current facts keep the newer value and the older becomes history.
+    The source record stays as a tombstone pointing at the target, and the merge is recorded.
+    """
+    if source.pk == target.pk:
+        raise MergeRefused("cannot merge a customer into itself")
+    with transaction.atomic():
+        # Lock both in id order so two merges touching the same pair cannot deadlock.
+        locked = {
+            c.pk: c
+            for c in Customer.objects.select_for_update(no_key=True)
+            .filter(pk__in=[source.pk, target.pk])
+            .order_by("pk")
+        }
+        source, target = locked[source.pk], locked[target.pk]
+        if source.merged_into_id is not None:
+            raise MergeRefused(f"customer #{source.pk} was already merged")
+        if target.merged_into_id is not None:
+            raise MergeRefused(f"customer #{target.pk} was merged away; merge into its successor")
+
+        moved: dict[str, int] = {}
+        moved["cases"] = _merge_cases(source=source, target=target)
+        moved["facts"] = _merge_customer_facts(source=source, target=target)
+        for label, model in (
+            ("identities", Identity),
+            ("conversations", Conversation),
+            ("messages", Message),
+            ("sentiment_readings", SentimentReading),
+        ):
+            rows = list(model.objects.filter(customer=source))
+            for row in rows:
+                row.customer = target
+                row.save(update_fields=["customer"])
+            moved[label] = len(rows)
+
+        if not target.display_name and source.display_name:
+            target.display_name = source.display_name
+        if source.external_id and not target.external_id:
+            target.external_id, source.external_id = source.external_id, None
+        source.merged_into = target
+        source.save(update_fields=["merged_into", "external_id", "updated_at"])
+        target.save(update_fields=["display_name", "external_id", "updated_at"])
+        return CustomerMerge.objects.create(
+            source_customer_id=source.pk,
+            source_display_name=source.display_name,
+            target=target,
+            merged_by=merged_by,
+            reason=reason,
+            moved=moved,
+        )
+
+
+def _merge_cases(*, source: Customer, target: Customer) -> int:
+    """Move the source's cases; a case both records hold keeps the target's row."""
+    target_cases = {(c.kind, c.reference): c for c in Case.objects.filter(customer=target)}
+    moved = 0
+    for case in Case.objects.filter(customer=source):
+        twin = target_cases.get((case.kind, case.reference))
+        if twin is None:
+            case.customer = target
+            case.save(update_fields=["customer", "updated_at"])
+        else:
+            for fact in Fact.objects.filter(case=case).order_by("valid_from", "pk"):
+                _move_fact(fact=fact, customer=target, case=twin)
+            case.delete()
+        moved += 1
+    return moved
+
+
+def _merge_customer_facts(*, source: Customer, target: Customer) -> int:
+    total = Fact.objects.filter(customer=source).count()
+    facts = list(
+        Fact.objects.filter(customer=source, case__isnull=True).order_by("valid_from", "pk")
+    )
+    for fact in facts:
+        _move_fact(fact=fact, customer=target, case=None)
+    # Facts on cases that moved with their case only need their customer changed.
+    for fact in Fact.objects.filter(customer=source):
+        fact.customer = target
+        fact.save(update_fields=["customer"])
+    return total
+
+
+def _move_fact(*, fact: Fact, customer: Customer, case: Case | None) -> None:
+    """Re-home one fact version; when both sides hold a current value, the newer one wins."""
+    if fact.is_current:
+        rival = Fact.objects.filter(
+            customer=customer, case=case, key=fact.key, valid_until__isnull=True
+        ).first()
+        if rival is not None:
+            older, newer = (rival, fact) if rival.valid_from <= fact.valid_from else (fact, rival)
+            older.valid_until = newer.valid_from
+            link_free = not Fact.objects.filter(replaced_by=newer).exists()
+            older.replaced_by = newer if link_free else None
+            older.save(update_fields=["valid_until", "replaced_by"])
+    fact.customer = customer
+    fact.case = case
+    fact.save(update_fields=["customer", "case"])
+
+
+# Conversations and messages ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InboundRecord:
+    """What recording an inbound turn produced; `created` is False for a retried delivery."""
+
+    message: Message
+    created: bool
+
+
+def conversation_get_or_open(
+    *,
+    customer: Customer,
+    channel: str,
+    thread_key: str,
+    subject: str = "",
+    at: dt.datetime | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Conversation:
+    """The open conversation for this thread, opened now if there is none.
+
+    A thread whose conversation was closed opens a new conversation linked to the old one.
+    """
+    at = at or timezone.now()
+    conversation = (
+        Conversation.objects.filter(channel=channel, thread_key=thread_key)
+        .exclude(status=Conversation.Status.CLOSED)
+        .first()
+    )
+    if conversation is not None:
+        return conversation
+    previous = (
+        Conversation.objects.filter(channel=channel, thread_key=thread_key)
+        .order_by("-last_message_at")
+        .first()
+    )
+    try:
+        with transaction.atomic():
+            return Conversation.objects.create(
+                customer=customer,
+                channel=channel,
+                thread_key=thread_key,
+                subject=subject[:300],
+                previous=previous,
+                started_at=at,
+                last_message_at=at,
+                channel_metadata=metadata or {},
+            )
+    except IntegrityError:
+        return Conversation.objects.exclude(status=Conversation.Status.CLOSED).get(
+            channel=channel, thread_key=thread_key
+        )
+
+
+def message_record_inbound(
+    *,
+    channel: str,
+    sender: str,
+    recipient: str,
+    text: str,
+    provider_id: str | None = None,
+    thread_key: str | None = None,
+    subject: str = "",
+    raw_text: str = "",
+    sent_at: dt.datetime | None = None,
+    metadata: dict[str, Any] | None = None,
+    display_name: str = "",
+) -> InboundRecord:
+    """Store one inbound turn exactly once, in the sender's conversation for this thread.
+
+    The provider id is claimed by a unique constraint, so a retried delivery landing on any
+    web process finds the first copy instead of writing a second.
+    """
+    if provider_id:
+        existing = Message.objects.filter(channel=channel, provider_id=provider_id).first()
+        if existing is not None:
+            return InboundRecord(message=existing, created=False)
+    sent_at = sent_at or timezone.now()
+    customer = customer_resolve(channel=channel, address=sender, display_name=display_name)
+    kind = identity_kind_for_channel(channel)
+    sender_value = normalize_identity(kind, sender)
+    thread_key = thread_key or f"{sender_value}|{recipient.strip().lower()}"
+    try:
+        with transaction.atomic():
+            conversation = conversation_get_or_open(
+                customer=customer, channel=channel, thread_key=thread_key, subject=subject, at=sent_at
+            )
+            message = Message.objects.create(
+                conversation=conversation,
+                customer=conversation.customer,
+                channel=channel,
+                direction=Message.Direction.INBOUND,
+                author=Message.Author.CUSTOMER,
+                text=text,
+                raw_text=raw_text if raw_text != text else "",
+                provider_id=provider_id or None,
+                delivery_status=Message.DeliveryStatus.RECEIVED,
+                channel_metadata=metadata or {},
+                sent_at=sent_at,
+            )
+            _conversation_touch(conversation=conversation, at=sent_at)
+    except IntegrityError:
+        if not provider_id:
+            raise
+        existing = Message.objects.get(channel=channel, provider_id=provider_id)
+        return InboundRecord(message=existing, created=False)
+    return InboundRecord(message=message, created=True)
+
+
+def message_record_outbound(
+    *,
+    conversation: Conversation,
+    text: str,
+    author: str,
+    author_agent: str = "",
+    author_user: AbstractBaseUser | None = None,
+    provider_id: str | None = None,
+    delivery_status: str = Message.DeliveryStatus.PENDING,
+    sent_at: dt.datetime | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Message:
+    """Store a reply going out to the customer, before any provider is called."""
+    sent_at = sent_at or timezone.now()
+    with transaction.atomic():
+        message = Message.objects.create(
+            conversation=conversation,
+            customer_id=conversation.customer_id,
+            channel=conversation.channel,
+            direction=Message.Direction.OUTBOUND,
+            author=author,
+            author_agent=author_agent,
+            author_user=author_user,
+            text=text,
+            provider_id=provider_id,
+            delivery_status=delivery_status,
+            channel_metadata=metadata or {},
+            sent_at=sent_at,
+        )
+        _conversation_touch(conversation=conversation, at=sent_at)
+    return message
+
+
+def _conversation_touch(*, conversation: Conversation, at: dt.datetime) -> None:
+    """Move the conversation's clock forward (never back) and wake it if it had gone quiet."""
+    updated = Conversation.objects.filter(pk=conversation.pk).filter(
+        Q(last_message_at__lt=at) | Q(status=Conversation.Status.INACTIVE)
+    )
+    for row in updated.select_for_update(no_key=True):
+        row.last_message_at = max(row.last_message_at, at)
+        row.status = Conversation.Status.ACTIVE
+        row.save(update_fields=["last_message_at", "status"])
+        conversation.last_message_at, conversation.status = row.last_message_at, row.status
+
+
+# Business state -------------------------------------------------------------------------------
+
+
+def case_open(
+    *,
+    customer: Customer,
+    kind: str,
+    reference: str,
+    title: str = "",
+    status: str = Case.Status.OPEN,
+    source_message: Message | None = None,
+    opened_at: dt.datetime | None = None,
+) -> Case:
+    """The customer's case with this reference, opened if new (idempotent by reference)."""
+    reference = reference.strip()
+    case = Case.objects.filter(customer=customer, kind=kind, reference__iexact=reference).first()
+    if case is not None:
+        return case
+    try:
+        with transaction.atomic():
+            return Case.objects.create(
+                customer=customer,
+                kind=kind,
+                reference=reference,
+                title=title,
+                status=status,
+                source_message=source_message,
+                opened_at=opened_at or timezone.now(),
+            )
+    except IntegrityError:
+        return Case.objects.get(customer=customer, kind=kind, reference=reference)
+
+
+def case_set_status(*, case: Case, status: str) -> Case:
+    """Move a case to a new status; closing it stamps when."""
+    if status not in Case.Status.values:
+        raise ValueError(f"unknown case status {status!r}")
+    with transaction.atomic():
+        locked = Case.objects.select_for_update(no_key=True).get(pk=case.pk)
+        if locked.status != status:
+            locked.status = status
+            closing = status not in Case.OPEN_STATUSES
+            locked.closed_at = timezone.now() if closing else None
+            locked.save(update_fields=["status", "closed_at", "updated_at"])
+    return locked
+
+
+def fact_assert(
+    *,
+    customer: Customer,
+    key: str,
+    value: str,
+    asserted_by: str,
+    case: Case | None = None,
+    confidence: float = 1.0,
+    source_message: Message | None = None,
+    asserted_by_agent: str = "",
+    asserted_by_user: AbstractBaseUser | None = None,
+    valid_from: dt.datetime | None = None,
+) -> Fact:
+    """State a value for a key; the value it replaces leaves "current" and stays as history.
+
+    Restating the current value changes nothing. A statement older than the current value
+    (a delayed delivery) is filed as history instead of overwriting newer knowledge.
+    """
+    if case is not None and case.customer_id != customer.pk:
+        raise ValueError("the case belongs to another customer")
+    key = key.strip().lower()
+    value = value.strip()
+    if not key or not value:
+        raise ValueError("a fact needs a key and a value")
+    if valid_from is None:
+        valid_from = source_message.sent_at if source_message is not None else timezone.now()
+    provenance = {
+        "confidence": confidence,
+        "source_message": source_message,
+        "asserted_by": asserted_by,
+        "asserted_by_agent": asserted_by_agent,
+        "asserted_by_user": asserted_by_user,
+    }
+    with transaction.atomic():
+        # One writer at a time per customer keeps "one current value per key" simple to hold.
+        Customer.objects.select_for_update(no_key=True).filter(pk=customer.pk).first()
+        current = Fact.objects.filter(
+            customer=customer, case=case, key=key, valid_until__isnull=True
+        ).first()
+        if current is not None and current.value.casefold() == value.casefold():
+            if confidence > current.confidence:
+                current.confidence = confidence
+                current.save(update_fields=["confidence"])
+            return current
+        if current is not None and valid_from < current.valid_from:
+            return Fact.objects.create(
+                customer=customer,
+                case=case,
+                key=key,
+                value=value,
+                valid_from=valid_from,
+                valid_until=current.valid_from,
+                **provenance,
+            )
+        if current is not None:
+            current.valid_until = valid_from
+            current.save(update_fields=["valid_until"])
+        fact = Fact.objects.create(
+            customer=customer, case=case, key=key, value=value, valid_from=valid_from, **provenance
+        )
+        if current is not None:
+            current.replaced_by = fact
+            current.save(update_fields=["replaced_by"])
+    return fact
+
+
+# Emotion --------------------------------------------------------------------------------------
+
+
+def sentiment_record(
+    *,
+    message: Message,
+    label: str,
+    score: float,
+    confidence: float = 1.0,
+    model_name: str = "",
+) -> SentimentReading:
+    """Record (or re-record) how the customer felt in a message."""
+    if label not in SentimentReading.Label.values:
+        raise ValueError(f"unknown sentiment label {label!r}")
+    score = max(-1.0, min(1.0, score))
+    with transaction.atomic():
+        reading, created = SentimentReading.objects.select_for_update(no_key=True).get_or_create(
+            message=message,
+            defaults={
+                "customer_id": message.customer_id,
+                "label": label,
+                "score": score,
+                "confidence": confidence,
+                "model_name": model_name,
+                "read_at": message.sent_at,
+            },
+        )
+        if not created and (reading.label, reading.score) != (label, score):
+            reading.label, reading.score = label, score
+            reading.confidence, reading.model_name = confidence, model_name
+            reading.save(update_fields=["label", "score", "confidence", "model_name"])
+    return reading
+
+
+__all__ = [
+    "Channel",
+    "IdentityBelongsToAnotherCustomer",
+    "InboundRecord",
+    "MergeRefused",
+    "case_open",
+    "case_set_status",
+    "conversation_get_or_open",
+    "customer_create",
+    "customer_merge",
+    "customer_resolve",
+    "customer_update_profile",
+    "fact_assert",
+    "identity_link",
+    "message_record_inbound",
+    "message_record_outbound",
+    "sentiment_record",
+]

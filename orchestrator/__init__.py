@@ -1,0 +1,1 @@
+"""AI agents on every inbound message: plan, run, merge, respond, hand off."""

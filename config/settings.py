@@ -188,3 +188,33 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Channels: Twilio, SendGrid and outbound sending (all from environment variables).
+RAPPORT_PUBLIC_URL = os.environ.get("RAPPORT_PUBLIC_URL", "").rstrip("/")
+TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
+TWILIO_MESSAGING_SERVICE_SID = os.environ.get("TWILIO_MESSAGING_SERVICE_SID", "")
+TWILIO_VALIDATE_SIGNATURES = env_bool("TWILIO_VALIDATE_SIGNATURES", default=True)
+VOICE_REPLY_DEADLINE_SECONDS = float(os.environ.get("VOICE_REPLY_DEADLINE_SECONDS", "2"))
+HUMAN_HANDOFF_NUMBER = os.environ.get("HUMAN_HANDOFF_NUMBER", "")
+HUMAN_HANDOFF_QUEUE = os.environ.get("HUMAN_HANDOFF_QUEUE", "")
+EMAIL_INBOUND_USER = os.environ.get("EMAIL_INBOUND_USER", "")
+EMAIL_INBOUND_PASSWORD = os.environ.get("EMAIL_INBOUND_PASSWORD", "")
+SENDGRID_WEBHOOK_PUBLIC_KEY = os.environ.get("SENDGRID_WEBHOOK_PUBLIC_KEY", "")
+SENDGRID_WEBHOOK_MAX_AGE_SECONDS = int(os.environ.get("SENDGRID_WEBHOOK_MAX_AGE_SECONDS", "300"))
+SENDGRID_API_KEY = os.environ.get("SENDGRID_API_KEY", "")
+WEBHOOK_MAX_BODY_BYTES = int(os.environ.get("WEBHOOK_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
+# Outbound backend per channel: console (default), twilio, email.
+OUTBOUND_SMS_BACKEND = os.environ.get("OUTBOUND_SMS_BACKEND", "console")
+OUTBOUND_EMAIL_BACKEND = os.environ.get("OUTBOUND_EMAIL_BACKEND", "console")
+OUTBOUND_MAX_RETRIES = int(os.environ.get("OUTBOUND_MAX_RETRIES", "5"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "support@rapport.example")
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+
+# Conversation intelligence: where trained models live and when to abstain.
+RAPPORT_MODEL_DIR = Path(os.environ.get("RAPPORT_MODEL_DIR", str(BASE_DIR / "var" / "models")))
+INTENT_CONFIDENCE_THRESHOLD = float(os.environ.get("INTENT_CONFIDENCE_THRESHOLD", "0.45"))
+RAPPORT_EMBEDDINGS = env_bool("RAPPORT_EMBEDDINGS")

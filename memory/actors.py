@@ -21,7 +21,9 @@ class Partition(StrEnum):
     PII = "pii"
 
     @classmethod
-    def parse(cls, names: str | list[str] | tuple[str, ...] | frozenset[str]) -> frozenset[Partition]:
+    def parse(
+        cls, names: str | list[str] | tuple[str, ...] | frozenset[str]
+    ) -> frozenset[Partition]:
         """Turn "profile,messages" or a list of names into partitions; unknown names raise."""
         if isinstance(names, str):
             names = [n for n in (part.strip() for part in names.split(",")) if n]

@@ -14,6 +14,8 @@ from memory.models import (
     CustomerMerge,
     Fact,
     Identity,
+    IntentCorrection,
+    MergeProposal,
     Message,
     SentimentReading,
 )
@@ -26,7 +28,17 @@ if TYPE_CHECKING:
 
 def register_graph_models() -> None:
     """Have auditlog record create, update and delete on every graph model."""
-    for model in (Customer, Identity, Conversation, Case, Fact, SentimentReading, CustomerMerge):
+    for model in (
+        Customer,
+        Identity,
+        Conversation,
+        Case,
+        Fact,
+        SentimentReading,
+        CustomerMerge,
+        MergeProposal,
+        IntentCorrection,
+    ):
         if not auditlog.contains(model):
             auditlog.register(model)
     if not auditlog.contains(Message):

@@ -63,7 +63,9 @@ class Identity(models.Model):
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identities")
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    value = models.CharField(max_length=254, help_text="Normalised: E.164 phone, lower-case e-mail.")
+    value = models.CharField(
+        max_length=254, help_text="Normalised: E.164 phone, lower-case e-mail."
+    )
     verified = models.BooleanField(
         default=False, help_text="Seen as the sender of inbound traffic, or imported from a CRM."
     )
@@ -88,9 +90,7 @@ class Conversation(models.Model):
         INACTIVE = "inactive", "Inactive"
         CLOSED = "closed", "Closed"
 
-    customer = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, related_name="conversations"
-    )
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="conversations")
     channel = models.CharField(max_length=10, choices=Channel.choices)
     thread_key = models.CharField(
         max_length=300, help_text="What makes this thread: number pair, CallSid, e-mail root id."
@@ -359,6 +359,62 @@ class CustomerMerge(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.source_customer_id} merged into #{self.target_id}"
+
+
+class IntentCorrection(models.Model):
+    """A person's correction of the intent predicted for a message: a training example."""
+
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="intent_corrections"
+    )
+    predicted_intent = models.CharField(max_length=100, blank=True)
+    corrected_intent = models.CharField(max_length=100)
+    corrected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["message"], name="intent_correction_one_per_message"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.predicted_intent or '?'} -> {self.corrected_intent}"
+
+
+class MergeProposal(models.Model):
+    """A suspicion that two customer records are one person, for a person to decide."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    other_customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    reason = models.TextField()
+    evidence_message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    proposed_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "other_customer"],
+                condition=Q(status="pending"),
+                name="merge_proposal_one_pending_per_pair",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Merge #{self.other_customer_id} into #{self.customer_id}? ({self.status})"
 
 
 class AuditEntry(AbstractLogEntry):

@@ -22,6 +22,8 @@ from memory.models import (
     CustomerMerge,
     Fact,
     Identity,
+    IntentCorrection,
+    MergeProposal,
     Message,
     SentimentReading,
 )
@@ -325,7 +327,11 @@ def message_record_inbound(
     try:
         with transaction.atomic():
             conversation = conversation_get_or_open(
-                customer=customer, channel=channel, thread_key=thread_key, subject=subject, at=sent_at
+                customer=customer,
+                channel=channel,
+                thread_key=thread_key,
+                subject=subject,
+                at=sent_at,
             )
             message = Message.objects.create(
                 conversation=conversation,
@@ -541,6 +547,69 @@ def sentiment_record(
     return reading
 
 
+# Proposals and corrections ---------------------------------------------------------------------
+
+
+def merge_propose(
+    *,
+    customer: Customer,
+    other_customer: Customer,
+    reason: str,
+    proposed_by: str,
+    evidence_message: Message | None = None,
+) -> MergeProposal:
+    """Ask a person whether two records are one customer; one pending proposal per pair."""
+    if customer.pk == other_customer.pk:
+        raise MergeRefused("a customer cannot be proposed for a merge with itself")
+    first, second = sorted((customer, other_customer), key=lambda c: c.pk)
+    pending = MergeProposal.objects.filter(
+        customer=first, other_customer=second, status=MergeProposal.Status.PENDING
+    ).first()
+    if pending is not None:
+        return pending
+    try:
+        with transaction.atomic():
+            return MergeProposal.objects.create(
+                customer=first,
+                other_customer=second,
+                reason=reason,
+                proposed_by=proposed_by,
+                evidence_message=evidence_message,
+            )
+    except IntegrityError:
+        return MergeProposal.objects.get(
+            customer=first, other_customer=second, status=MergeProposal.Status.PENDING
+        )
+
+
+def intent_correction_record(
+    *,
+    message: Message,
+    corrected_intent: str,
+    predicted_intent: str = "",
+    corrected_by: AbstractBaseUser | None = None,
+) -> IntentCorrection:
+    """Keep a person's correction of a message's intent; the latest correction wins."""
+    corrected_intent = corrected_intent.strip()
+    if not corrected_intent:
+        raise ValueError("a correction needs an intent")
+    with transaction.atomic():
+        correction, created = IntentCorrection.objects.select_for_update().get_or_create(
+            message=message,
+            defaults={
+                "corrected_intent": corrected_intent,
+                "predicted_intent": predicted_intent,
+                "corrected_by": corrected_by,
+            },
+        )
+        if not created and correction.corrected_intent != corrected_intent:
+            correction.corrected_intent = corrected_intent
+            correction.corrected_by = corrected_by
+            correction.created_at = timezone.now()
+            correction.save(update_fields=["corrected_intent", "corrected_by", "created_at"])
+    return correction
+
+
 __all__ = [
     "Channel",
     "IdentityBelongsToAnotherCustomer",
@@ -555,6 +624,8 @@ __all__ = [
     "customer_update_profile",
     "fact_assert",
     "identity_link",
+    "intent_correction_record",
+    "merge_propose",
     "message_record_inbound",
     "message_record_outbound",
     "sentiment_record",

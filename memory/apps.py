@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class MemoryConfig(AppConfig):
@@ -13,3 +16,10 @@ class MemoryConfig(AppConfig):
         from memory import audit
 
         audit.register_graph_models()
+        post_migrate.connect(_ensure_roles, sender=self)
+
+
+def _ensure_roles(**kwargs: Any) -> None:
+    from memory.roles import roles_ensure
+
+    roles_ensure()

@@ -24,7 +24,7 @@ class Customer(models.Model):
     """A person, known across every channel by their identities."""
 
     display_name = models.CharField(max_length=200, blank=True)
-    external_id = models.CharField(
+    external_id = models.CharField(  # noqa: DJ001 - NULL keeps "no CRM id" out of the unique index
         max_length=100, null=True, blank=True, unique=True, help_text="Id in the CRM, if any."
     )
     merged_into = models.ForeignKey(
@@ -170,7 +170,8 @@ class Message(models.Model):
     raw_text = models.TextField(
         blank=True, help_text="The turn as it arrived, when it differs (quoted e-mail replies)."
     )
-    provider_id = models.CharField(
+    # NULL, not "", means "no provider id": the unique constraint below skips NULLs.
+    provider_id = models.CharField(  # noqa: DJ001
         max_length=300,
         null=True,
         blank=True,

@@ -492,6 +492,11 @@ def fact_assert(
                 current.save(update_fields=["confidence"])
             return current
         if current is not None and valid_from < current.valid_from:
+            already_known = Fact.objects.filter(
+                customer=customer, case=case, key=key, value__iexact=value
+            ).first()
+            if already_known is not None:
+                return already_known
             return Fact.objects.create(
                 customer=customer,
                 case=case,
@@ -582,6 +587,25 @@ def merge_propose(
         )
 
 
+def merge_proposal_decide(
+    *, proposal: MergeProposal, accept: bool, decided_by: str
+) -> MergeProposal:
+    """Settle a merge proposal; accepting merges the newer record into the older one."""
+    with transaction.atomic():
+        proposal = MergeProposal.objects.select_for_update().get(pk=proposal.pk)
+        if proposal.status != MergeProposal.Status.PENDING:
+            return proposal
+        if accept:
+            older, newer = sorted(
+                (proposal.customer, proposal.other_customer), key=lambda c: (c.created_at, c.pk)
+            )
+            customer_merge(source=newer, target=older, merged_by=decided_by, reason=proposal.reason)
+        proposal.status = MergeProposal.Status.ACCEPTED if accept else MergeProposal.Status.REJECTED
+        proposal.decided_at = timezone.now()
+        proposal.save(update_fields=["status", "decided_at"])
+    return proposal
+
+
 def intent_correction_record(
     *,
     message: Message,
@@ -626,6 +650,7 @@ __all__ = [
     "identity_link",
     "intent_correction_record",
     "merge_propose",
+    "merge_proposal_decide",
     "message_record_inbound",
     "message_record_outbound",
     "sentiment_record",

@@ -30,7 +30,9 @@ def _celery_inline(settings):
 def make_customer(db) -> Callable[..., Customer]:
     """Make a customer with a fresh phone (and e-mail, when asked) through the services."""
 
-    def make(name: str = "Ana Ruiz", phone: str | None = None, email: str | None = None) -> Customer:
+    def make(
+        name: str = "Ana Ruiz", phone: str | None = None, email: str | None = None
+    ) -> Customer:
         n = next(_numbers)
         identities = [("phone", phone or f"+1415555{n:04d}")]
         if email is not None:

@@ -1,0 +1,56 @@
+# Rapport: `make run` serves the demo, `make test` runs the suite. Both install into .venv first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WEB_PROCESSES ?= 1
+WORKERS ?= 2
+
+.PHONY: install run serve worker test lint format clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+# The demo: SQLite, in-memory channel layer and inline tasks unless DATABASE_URL / REDIS_URL say
+# otherwise; with REDIS_URL a Celery worker and beat run beside the web server.
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	@set -e; trap 'kill 0' INT TERM EXIT; \
+	if [ -n "$$REDIS_URL" ]; then \
+		$(BIN)/celery -A config worker --loglevel=info --concurrency=$(WORKERS) & \
+		$(BIN)/celery -A config beat --loglevel=info --schedule=var/celerybeat-schedule & \
+	fi; \
+	echo "Rapport on http://$(HOST):$(PORT)/  (admin at /admin/)"; \
+	DJANGO_DEBUG=$${DJANGO_DEBUG-1} $(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
+
+# Production shape: web processes only (run workers with `make worker` on as many hosts as needed).
+serve: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	$(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --workers $(WEB_PROCESSES)
+
+worker: install
+	$(BIN)/celery -A config worker --loglevel=info --concurrency=$(WORKERS)
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles var .pytest_cache .ruff_cache

@@ -1,0 +1,324 @@
+"""The context graph in the Django admin.
+
+Graph pages are read-only (changes go through services, via admin actions), and opening a
+customer's page, or one of their messages, facts or cases, reads context through the gate:
+each opening is an audited access, and a person sees only the partitions they hold.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Max, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+
+from memory import services
+from memory.actors import Partition, UserActor
+from memory.identities import InvalidAddress, normalize_email, normalize_phone
+from memory.models import (
+    Case,
+    Conversation,
+    Customer,
+    CustomerMerge,
+    Fact,
+    Identity,
+    IntentCorrection,
+    MergeProposal,
+    Message,
+    SentimentReading,
+)
+from memory.selectors import ContextAccessRefused, context_read
+
+
+def user_partitions(request: HttpRequest) -> frozenset[Partition]:
+    """The context partitions the signed-in person may read."""
+    actor = UserActor(request.user)
+    return frozenset(p for p in Partition if actor.may_read(p))
+
+
+class ReadOnlyGraphAdmin(admin.ModelAdmin):
+    """Graph rows change through services only, so the admin shows them and never edits them."""
+
+    # Which partition a page of this model reads, and how to find the row's customer.
+    context_partitions: tuple[Partition, ...] = ()
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def customer_of(self, obj: Any) -> Customer:
+        return obj.customer
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        obj = self.get_object(request, object_id)
+        partitions = self.partitions_shown(request)
+        if obj is not None and partitions:
+            self.record_context_access(request, obj, partitions)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def partitions_shown(self, request: HttpRequest) -> tuple[Partition, ...]:
+        return self.context_partitions
+
+    def record_context_access(
+        self, request: HttpRequest, obj: Any, partitions: tuple[Partition, ...]
+    ) -> None:
+        """Read the row's customer context through the gate: the audited access of this page."""
+        try:
+            context_read(
+                actor=UserActor(request.user),
+                customer=self.customer_of(obj),
+                partitions=partitions,
+                purpose=f"admin: {self.opts.verbose_name} #{obj.pk}",
+                correlation_id=request.headers.get("X-Correlation-ID", ""),
+            )
+        except ContextAccessRefused as refusal:
+            raise PermissionDenied(str(refusal)) from refusal
+
+
+class IdentityInline(admin.TabularInline):
+    model = Identity
+    fields = ("kind", "value", "verified", "source", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ConversationInline(IdentityInline):
+    model = Conversation
+    fields = ("channel", "status", "subject", "started_at", "last_message_at", "previous")
+    readonly_fields = fields
+
+
+class CaseInline(IdentityInline):
+    model = Case
+    fields = ("kind", "reference", "status", "title", "opened_at", "closed_at")
+    readonly_fields = fields
+
+
+class FactInline(IdentityInline):
+    """Current values and their history: a replaced value shows when it stopped being true."""
+
+    model = Fact
+    fk_name = "customer"
+    fields = ("key", "value", "case", "confidence", "asserted_by", "valid_from", "valid_until")
+    readonly_fields = fields
+    ordering = ("key", "-valid_from")
+    verbose_name_plural = "facts (current have no 'valid until'; the rest are history)"
+
+
+class SentimentInline(IdentityInline):
+    model = SentimentReading
+    fields = ("read_at", "label", "score", "confidence", "model_name", "message")
+    readonly_fields = fields
+    ordering = ("-read_at",)
+    show_change_link = False
+
+
+# Which partition each customer-page inline shows.
+CUSTOMER_INLINES: tuple[tuple[type[admin.TabularInline], Partition], ...] = (
+    (IdentityInline, Partition.PII),
+    (ConversationInline, Partition.MESSAGES),
+    (CaseInline, Partition.BUSINESS),
+    (FactInline, Partition.BUSINESS),
+    (SentimentInline, Partition.EMOTION),
+)
+
+
+@admin.register(Customer)
+class CustomerAdmin(ReadOnlyGraphAdmin):
+    list_display = ("id", "display_name", "identity_count", "last_contact", "merged_into")
+    list_filter = (("merged_into", admin.EmptyFieldListFilter), "created_at")
+    search_fields = ("display_name", "external_id", "identities__value", "cases__reference")
+    search_help_text = "Name, phone (any format), e-mail, CRM id or case reference."
+    readonly_fields = ("display_name", "external_id", "merged_into", "created_at", "updated_at")
+    actions = ("merge_selected",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Customer]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("merged_into")
+            .annotate(
+                identity_total=Count("identities", distinct=True),
+                last_message=Max("messages__sent_at"),
+            )
+        )
+
+    @admin.display(description="identities", ordering="identity_total")
+    def identity_count(self, obj: Customer) -> int:
+        return obj.identity_total  # type: ignore[attr-defined]
+
+    @admin.display(description="last contact", ordering="last_message")
+    def last_contact(self, obj: Customer) -> Any:
+        return obj.last_message  # type: ignore[attr-defined]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Customer], search_term: str
+    ) -> tuple[QuerySet[Customer], bool]:
+        """Also find customers by a phone or e-mail written any way a person would type it."""
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        normalised: list[str] = []
+        for normalise in (normalize_phone, normalize_email):
+            try:
+                normalised.append(normalise(search_term))
+            except InvalidAddress:
+                continue
+        if normalised:
+            results |= queryset.filter(Q(identities__value__in=normalised))
+            may_have_duplicates = True
+        return results, may_have_duplicates
+
+    def get_inlines(self, request: HttpRequest, obj: Customer | None) -> list[Any]:
+        granted = user_partitions(request)
+        return [inline for inline, partition in CUSTOMER_INLINES if partition in granted]
+
+    def customer_of(self, obj: Customer) -> Customer:
+        return obj
+
+    def partitions_shown(self, request: HttpRequest) -> tuple[Partition, ...]:
+        # The customer page shows every partition the person holds, so it reads all of them.
+        granted = tuple(sorted(user_partitions(request)))
+        if not granted:
+            raise PermissionDenied("no customer context partitions granted")
+        return granted
+
+    @admin.action(description="Merge the selected customers (into the oldest record)")
+    def merge_selected(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
+        customers = sorted(queryset, key=lambda c: c.created_at)
+        if len(customers) < 2:
+            self.message_user(request, "Select at least two customers.", messages.WARNING)
+            return
+        target = customers[0]
+        for source in customers[1:]:
+            services.customer_merge(
+                source=source,
+                target=target,
+                merged_by=UserActor(request.user).label,
+                reason="merged in the admin",
+            )
+        self.message_user(request, f"Merged {len(customers) - 1} record(s) into {target}.")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Needed for actions to show; the form itself is all read-only fields.
+        return bool(request.user.has_perm("memory.change_customer"))
+
+
+@admin.register(Identity)
+class IdentityAdmin(ReadOnlyGraphAdmin):
+    list_display = ("id", "kind", "customer", "verified", "source", "created_at")
+    list_filter = ("kind", "verified")
+    search_fields = ("value",)
+    list_select_related = ("customer",)
+    context_partitions = (Partition.PII,)
+
+
+@admin.register(Conversation)
+class ConversationAdmin(ReadOnlyGraphAdmin):
+    list_display = ("id", "customer", "channel", "status", "started_at", "last_message_at")
+    list_filter = ("channel", "status")
+    search_fields = ("customer__display_name", "subject")
+    list_select_related = ("customer",)
+    date_hierarchy = "last_message_at"
+    context_partitions = (Partition.MESSAGES,)
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyGraphAdmin):
+    """Lists show who and when; the words are on the message page, which is an audited read."""
+
+    list_display = (
+        "id",
+        "customer",
+        "channel",
+        "direction",
+        "author",
+        "delivery_status",
+        "sent_at",
+    )
+    list_filter = ("channel", "direction", "author", "delivery_status")
+    search_fields = ("provider_id", "customer__display_name")
+    list_select_related = ("customer",)
+    date_hierarchy = "sent_at"
+    context_partitions = (Partition.MESSAGES,)
+
+
+@admin.register(Case)
+class CaseAdmin(ReadOnlyGraphAdmin):
+    list_display = ("id", "kind", "reference", "status", "customer", "opened_at", "updated_at")
+    list_filter = ("kind", "status")
+    search_fields = ("reference", "title")
+    list_select_related = ("customer",)
+    context_partitions = (Partition.BUSINESS,)
+
+
+@admin.register(Fact)
+class FactAdmin(ReadOnlyGraphAdmin):
+    list_display = ("id", "key", "customer", "case", "asserted_by", "valid_from", "valid_until")
+    list_filter = ("asserted_by", ("valid_until", admin.EmptyFieldListFilter), "key")
+    search_fields = ("key", "case__reference")
+    list_select_related = ("customer", "case")
+    context_partitions = (Partition.BUSINESS,)
+
+
+@admin.register(SentimentReading)
+class SentimentReadingAdmin(ReadOnlyGraphAdmin):
+    list_display = ("id", "customer", "label", "score", "model_name", "read_at")
+    list_filter = ("label", "model_name")
+    list_select_related = ("customer",)
+    context_partitions = (Partition.EMOTION,)
+
+
+@admin.register(CustomerMerge)
+class CustomerMergeAdmin(ReadOnlyGraphAdmin):
+    list_display = ("id", "source_customer_id", "target", "merged_by", "merged_at")
+    search_fields = ("merged_by", "source_display_name")
+    list_select_related = ("target",)
+
+
+@admin.register(MergeProposal)
+class MergeProposalAdmin(ReadOnlyGraphAdmin):
+    list_display = ("id", "customer", "other_customer", "status", "proposed_by", "created_at")
+    list_filter = ("status",)
+    list_select_related = ("customer", "other_customer")
+    actions = ("accept", "reject")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.has_perm("memory.change_mergeproposal"))
+
+    @admin.action(description="Accept: merge the two customers")
+    def accept(self, request: HttpRequest, queryset: QuerySet[MergeProposal]) -> None:
+        for proposal in queryset.filter(status=MergeProposal.Status.PENDING):
+            services.merge_proposal_decide(
+                proposal=proposal, accept=True, decided_by=UserActor(request.user).label
+            )
+
+    @admin.action(description="Reject: they are different people")
+    def reject(self, request: HttpRequest, queryset: QuerySet[MergeProposal]) -> None:
+        for proposal in queryset.filter(status=MergeProposal.Status.PENDING):
+            services.merge_proposal_decide(
+                proposal=proposal, accept=False, decided_by=UserActor(request.user).label
+            )
+
+
+@admin.register(IntentCorrection)
+class IntentCorrectionAdmin(ReadOnlyGraphAdmin):
+    list_display = ("id", "message", "predicted_intent", "corrected_intent", "corrected_by")
+    list_filter = ("corrected_intent",)
+    list_select_related = ("message", "corrected_by")

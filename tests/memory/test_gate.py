@@ -1,0 +1,222 @@
+"""The gate: every context read is scoped, assembled in fixed queries, and audited once."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from memory import services
+from memory.actors import ALL_PARTITIONS, AgentActor, Partition, UserActor
+from memory.models import AuditEntry, Channel, Fact
+from memory.selectors import ContextAccessRefused, context_read
+
+
+def access_entries():
+    return AuditEntry.objects.filter(action=AuditEntry.Action.ACCESS)
+
+
+@pytest.fixture
+def history(customer, inbound_sms):
+    """Ana's cross-channel story: an order, a replaced address, a mood that sours."""
+    start = timezone.now() - dt.timedelta(days=3)
+    first = inbound_sms(text="Hi, order 88123 arrived with a cracked screen", at=start)
+    services.sentiment_record(message=first, label="negative", score=-0.6)
+    mail = services.message_record_inbound(
+        channel=Channel.EMAIL,
+        sender="ana@example.com",
+        recipient="support@shop.example",
+        text="I moved, ship the new one to 9 Elm St.",
+        subject="Re: cracked screen",
+        sent_at=start + dt.timedelta(days=1),
+    ).message
+    services.sentiment_record(message=mail, label="neutral", score=0.0)
+    case = services.case_open(
+        customer=customer,
+        kind="order",
+        reference="88123",
+        title="cracked screen",
+        source_message=first,
+    )
+    services.fact_assert(
+        customer=customer,
+        key="shipping_address",
+        value="12 Oak Ave",
+        asserted_by="import",
+        valid_from=start - dt.timedelta(days=30),
+    )
+    services.fact_assert(
+        customer=customer,
+        key="shipping_address",
+        value="9 Elm St",
+        asserted_by="agent",
+        asserted_by_agent="entities",
+        source_message=mail,
+    )
+    services.fact_assert(
+        customer=customer,
+        case=case,
+        key="issue",
+        value="cracked screen",
+        asserted_by="agent",
+        source_message=first,
+    )
+    return customer
+
+
+def test_each_read_writes_exactly_one_access_entry_with_actor_and_purpose(history):
+    agent = AgentActor(name="responder", scopes=frozenset({Partition.MESSAGES, Partition.PROFILE}))
+    before = access_entries().count()
+
+    pack = context_read(
+        actor=agent,
+        customer=history,
+        partitions=["profile", "messages"],
+        purpose="reply to inbound SMS",
+        correlation_id="run-42",
+    )
+
+    entries = access_entries()
+    assert entries.count() == before + 1
+    entry = entries.latest("timestamp")
+    assert entry.object_pk == str(history.pk)
+    assert entry.actor_label == "agent:responder"
+    assert entry.actor is None
+    assert entry.purpose == "reply to inbound SMS"
+    assert entry.partitions == ["messages", "profile"]
+    assert entry.outcome == AuditEntry.Outcome.GRANTED
+    assert entry.cid == "run-42"
+    assert pack.profile is not None and pack.profile.display_name == "Ana Ruiz"
+    assert [t.channel for t in pack.turns] == ["email", "sms"]
+    assert pack.facts == () and pack.open_cases == ()
+
+
+def test_out_of_scope_read_is_refused_and_the_refusal_recorded(history):
+    agent = AgentActor(name="sentiment", scopes=frozenset({Partition.EMOTION}))
+
+    with pytest.raises(ContextAccessRefused, match="agent:sentiment may not read: pii"):
+        context_read(
+            actor=agent, customer=history, partitions=["emotion", "pii"], purpose="score mood"
+        )
+
+    entry = access_entries().latest("timestamp")
+    assert entry.outcome == AuditEntry.Outcome.REFUSED
+    assert entry.actor_label == "agent:sentiment"
+    assert entry.partitions == ["emotion", "pii"]
+    assert entry.additional_data == {"refused": ["pii"]}
+
+
+def test_user_actor_reads_by_permission_and_is_named_in_the_entry(history, supervisor):
+    pack = context_read(
+        actor=UserActor(supervisor),
+        customer=history,
+        partitions=ALL_PARTITIONS,
+        purpose="console: open conversation",
+    )
+    entry = access_entries().latest("timestamp")
+    assert entry.actor_id == supervisor.pk and entry.actor_label == "user:sam"
+    assert {i.value for i in pack.identities} == {"+14155550101", "ana@example.com"}
+
+    nobody = User.objects.create_user("guest", password="x-very-long-pass")
+    with pytest.raises(ContextAccessRefused):
+        context_read(
+            actor=UserActor(nobody), customer=history, partitions=["profile"], purpose="curiosity"
+        )
+
+
+def test_a_read_needs_a_purpose(history, all_scopes_agent):
+    with pytest.raises(ValueError, match="purpose"):
+        context_read(actor=all_scopes_agent, customer=history, partitions=["profile"], purpose=" ")
+
+
+def test_identities_are_masked_without_pii(history):
+    agent = AgentActor(name="router", scopes=frozenset({Partition.IDENTITIES}))
+    pack = context_read(actor=agent, customer=history, partitions=["identities"], purpose="route")
+    values = {i.value for i in pack.identities}
+    assert "+14155550101" not in values and "ana@example.com" not in values
+    assert values == {"+1******0101", "a***@example.com"}
+
+
+def test_pack_holds_open_cases_current_facts_turns_and_trend(history, all_scopes_agent):
+    pack = context_read(
+        actor=all_scopes_agent, customer=history, partitions=ALL_PARTITIONS, purpose="test"
+    )
+    assert [c.reference for c in pack.open_cases] == ["88123"]
+    facts = {(f.case_reference, f.key): f.value for f in pack.facts}
+    assert facts == {(None, "shipping_address"): "9 Elm St", ("88123", "issue"): "cracked screen"}
+    assert pack.emotion is not None
+    assert pack.emotion.label in {"negative", "neutral"}
+    assert pack.emotion.direction == "improving"
+    assert [p.label for p in pack.emotion.points] == ["negative", "neutral"]
+
+
+def test_closed_case_and_its_facts_leave_the_pack(history, all_scopes_agent):
+    case = history.cases.get()
+    services.case_set_status(case=case, status="closed")
+    pack = context_read(
+        actor=all_scopes_agent, customer=history, partitions=["business"], purpose="test"
+    )
+    assert pack.open_cases == ()
+    assert [f.key for f in pack.facts] == ["shipping_address"]
+
+
+def test_text_puts_business_state_first_and_respects_the_word_budget(history, all_scopes_agent):
+    for n in range(40):
+        services.message_record_inbound(
+            channel=Channel.SMS,
+            sender="+14155550101",
+            recipient="+14155550000",
+            text=f"chatter number {n} about the weather and nothing in particular",
+        )
+    pack = context_read(
+        actor=all_scopes_agent, customer=history, partitions=ALL_PARTITIONS, purpose="test"
+    )
+    text = pack.render_text(word_budget=60)
+    assert len(text.split()) <= 60
+    assert "9 Elm St" in text and "88123" in text
+    assert "12 Oak Ave" not in pack.render_text()
+    assert text.index("88123") < text.index("chatter")
+
+
+def test_pack_renders_to_json(history, all_scopes_agent):
+    payload = context_read(
+        actor=all_scopes_agent, customer=history, partitions=["business"], purpose="test"
+    ).to_json()
+    assert payload["partitions"] == ["business"]
+    assert payload["open_cases"][0]["reference"] == "88123"
+    assert isinstance(payload["read_at"], str)
+
+
+def test_assembly_takes_the_same_queries_however_long_the_history(
+    history, all_scopes_agent, django_assert_max_num_queries, django_assert_num_queries
+):
+    def read():
+        context_read(
+            actor=all_scopes_agent,
+            customer=history,
+            partitions=ALL_PARTITIONS,
+            purpose="query count",
+        )
+
+    read()  # warm the content-type cache
+    with django_assert_max_num_queries(8) as short_history:
+        read()
+    for n in range(60):
+        message = services.message_record_inbound(
+            channel=Channel.SMS,
+            sender="+14155550101",
+            recipient="+14155550000",
+            text=f"message {n}",
+        ).message
+        services.sentiment_record(message=message, label="neutral", score=0.0)
+        services.fact_assert(
+            customer=history, key=f"detail_{n}", value=str(n), asserted_by=Fact.AssertedBy.AGENT
+        )
+        case = services.case_open(customer=history, kind="order", reference=f"9{n:04d}")
+        services.fact_assert(
+            customer=history, case=case, key="status", value="open", asserted_by="system"
+        )
+    with django_assert_num_queries(len(short_history.captured_queries)):
+        read()

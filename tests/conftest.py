@@ -18,8 +18,13 @@ _numbers = count(100)
 
 
 @pytest.fixture(autouse=True)
-def _celery_inline(settings):
-    """Unit tests run tasks inline; the one real-worker test opts out explicitly."""
+def _test_settings(settings):
+    """Unit tests run tasks inline (the real-worker test opts out) and serve static files from
+    the apps, since tests run without `collectstatic`."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     settings.CELERY_TASK_ALWAYS_EAGER = True
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True

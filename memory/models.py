@@ -35,6 +35,9 @@ class Customer(models.Model):
         related_name="merged_from",
         help_text="Set when this record was merged into another customer.",
     )
+    # Bumped by every write to the partition, so a writer can say which state it decided on.
+    profile_version = models.PositiveIntegerField(default=0)
+    business_version = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -90,6 +93,16 @@ class Conversation(models.Model):
         INACTIVE = "inactive", "Inactive"
         CLOSED = "closed", "Closed"
 
+    class Mode(models.TextChoices):
+        """Who answers: automation, automation with a person approving, or a person."""
+
+        AUTOMATED = "automated", "Automated"
+        APPROVAL = "approval", "Automated, replies approved by a person"
+        HANDED_OFF = "handed_off", "Handed off, waiting for a person"
+        WITH_PERSON = "with_person", "With a person"
+
+    HUMAN_MODES = (Mode.HANDED_OFF, Mode.WITH_PERSON)
+
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="conversations")
     channel = models.CharField(max_length=10, choices=Channel.choices)
     thread_key = models.CharField(
@@ -105,6 +118,9 @@ class Conversation(models.Model):
         related_name="continued_by",
         help_text="The conversation this one continues (channel switch or a reopened thread).",
     )
+    mode = models.CharField(max_length=12, choices=Mode.choices, default=Mode.AUTOMATED)
+    summary = models.TextField(blank=True, help_text="Written when the conversation goes quiet.")
+    summarized_at = models.DateTimeField(null=True, blank=True)
     channel_metadata = models.JSONField(default=dict, blank=True)
     started_at = models.DateTimeField(default=timezone.now)
     last_message_at = models.DateTimeField(default=timezone.now)
@@ -119,10 +135,17 @@ class Conversation(models.Model):
                 name="conversation_one_open_thread",
             ),
         ]
-        indexes = [models.Index(fields=["customer", "-last_message_at"])]
+        indexes = [
+            models.Index(fields=["customer", "-last_message_at"]),
+            models.Index(fields=["status", "last_message_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} conversation #{self.pk}"
+
+    @property
+    def automation_may_reply(self) -> bool:
+        return self.mode not in self.HUMAN_MODES
 
 
 class Message(models.Model):
@@ -225,6 +248,9 @@ class Case(models.Model):
     opened_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    written_version = models.PositiveIntegerField(
+        default=0, help_text="The customer's business version its last status change produced."
+    )
 
     class Meta:
         ordering = ["-updated_at"]
@@ -281,6 +307,9 @@ class Fact(models.Model):
     )
     valid_from = models.DateTimeField(default=timezone.now)
     valid_until = models.DateTimeField(null=True, blank=True)
+    written_version = models.PositiveIntegerField(
+        default=0, help_text="The customer's business version this write produced."
+    )
     replaced_by = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replaces"
     )
@@ -360,6 +389,95 @@ class CustomerMerge(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.source_customer_id} merged into #{self.target_id}"
+
+
+class Handoff(models.Model):
+    """A conversation handed to people: why, when, and who released it back to automation."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting for a person"
+        TAKEN = "taken", "With a person"
+        RELEASED = "released", "Released to automation"
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="handoffs"
+    )
+    reason = models.CharField(max_length=200)
+    requested_by = models.CharField(max_length=150, help_text="agent:rules, customer, user:sam")
+    trigger_message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="handoffs",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    taken_at = models.DateTimeField(null=True, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation"],
+                condition=~Q(status="released"),
+                name="handoff_one_open_per_conversation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"handoff of conversation #{self.conversation_id} ({self.status})"
+
+
+class ChannelSwitch(models.Model):
+    """The customer moved to another channel: what was carried over, and how fast."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    from_conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    to_conversation = models.OneToOneField(
+        Conversation, on_delete=models.CASCADE, related_name="arrived_by_switch"
+    )
+    handover_summary = models.TextField(blank=True)
+    carried_case_ids = models.JSONField(default=list, blank=True)
+    latency_ms = models.FloatField(null=True, blank=True, help_text="Switch seen to carried.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "channel switches"
+
+    def __str__(self) -> str:
+        return f"{self.from_conversation_id} -> {self.to_conversation_id}"
+
+
+class WriteConflict(models.Model):
+    """Two writers changed the same thing from different versions; how it was settled."""
+
+    class Resolution(models.TextChoices):
+        KEPT_NEWER = "kept_newer", "Kept the newer statement"
+        APPLIED = "applied", "Applied the incoming write"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    partition = models.CharField(max_length=20)
+    key = models.CharField(max_length=150)
+    writer = models.CharField(max_length=150)
+    attempted_value = models.TextField()
+    kept_value = models.TextField()
+    expected_version = models.PositiveIntegerField()
+    actual_version = models.PositiveIntegerField()
+    resolution = models.CharField(max_length=12, choices=Resolution.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.partition}.{self.key}: {self.resolution}"
 
 
 class IntentCorrection(models.Model):

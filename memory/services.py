@@ -17,15 +17,18 @@ from memory.identities import identity_kind_for_channel, normalize_identity
 from memory.models import (
     Case,
     Channel,
+    ChannelSwitch,
     Conversation,
     Customer,
     CustomerMerge,
     Fact,
+    Handoff,
     Identity,
     IntentCorrection,
     MergeProposal,
     Message,
     SentimentReading,
+    WriteConflict,
 )
 
 if TYPE_CHECKING:
@@ -75,7 +78,8 @@ def customer_update_profile(*, customer: Customer, display_name: str) -> Custome
         locked = Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)
         if locked.display_name != display_name:
             locked.display_name = display_name
-            locked.save(update_fields=["display_name", "updated_at"])
+            locked.profile_version += 1
+            locked.save(update_fields=["display_name", "profile_version", "updated_at"])
     return locked
 
 
@@ -403,6 +407,26 @@ def _conversation_touch(*, conversation: Conversation, at: dt.datetime) -> None:
 # Business state -------------------------------------------------------------------------------
 
 
+def _lock_customer(customer: Customer) -> Customer:
+    """Take the customer's row lock: business writes for one customer happen one at a time."""
+    return (
+        Customer.objects.select_for_update(no_key=True)
+        .only("pk", "business_version")
+        .get(pk=customer.pk)
+    )
+
+
+def _bump_business_version(locked: Customer) -> int:
+    # A counter, not customer data: left out of the change log so every fact is not logged twice.
+    locked.business_version += 1
+    Customer.objects.filter(pk=locked.pk).update(business_version=locked.business_version)
+    return locked.business_version
+
+
+def _stated_by_person(asserted_by: str) -> bool:
+    return asserted_by in {Fact.AssertedBy.HUMAN, Fact.AssertedBy.CUSTOMER}
+
+
 def case_open(
     *,
     customer: Customer,
@@ -420,6 +444,7 @@ def case_open(
         return case
     try:
         with transaction.atomic():
+            locked = _lock_customer(customer)
             return Case.objects.create(
                 customer=customer,
                 kind=kind,
@@ -428,22 +453,45 @@ def case_open(
                 status=status,
                 source_message=source_message,
                 opened_at=opened_at or timezone.now(),
+                written_version=_bump_business_version(locked),
             )
     except IntegrityError:
         return Case.objects.get(customer=customer, kind=kind, reference=reference)
 
 
-def case_set_status(*, case: Case, status: str) -> Case:
-    """Move a case to a new status; closing it stamps when."""
+def case_set_status(
+    *, case: Case, status: str, expected_version: int | None = None, writer: str = ""
+) -> Case:
+    """Move a case to a new status; closing it stamps when.
+
+    A writer that names the business version it decided on loses to a status change made
+    after that version (the later decision stands), and the clash is recorded.
+    """
     if status not in Case.Status.values:
         raise ValueError(f"unknown case status {status!r}")
     with transaction.atomic():
+        customer = _lock_customer(case.customer)
         locked = Case.objects.select_for_update(no_key=True).get(pk=case.pk)
-        if locked.status != status:
-            locked.status = status
-            closing = status not in Case.OPEN_STATUSES
-            locked.closed_at = timezone.now() if closing else None
-            locked.save(update_fields=["status", "closed_at", "updated_at"])
+        if locked.status == status:
+            return locked
+        if expected_version is not None and locked.written_version > expected_version:
+            WriteConflict.objects.create(
+                customer_id=locked.customer_id,
+                partition="business",
+                key=f"case:{locked.reference}:status",
+                writer=writer,
+                attempted_value=status,
+                kept_value=locked.status,
+                expected_version=expected_version,
+                actual_version=customer.business_version,
+                resolution=WriteConflict.Resolution.KEPT_NEWER,
+            )
+            return locked
+        locked.status = status
+        closing = status not in Case.OPEN_STATUSES
+        locked.closed_at = timezone.now() if closing else None
+        locked.written_version = _bump_business_version(customer)
+        locked.save(update_fields=["status", "closed_at", "written_version", "updated_at"])
     return locked
 
 
@@ -459,11 +507,16 @@ def fact_assert(
     asserted_by_agent: str = "",
     asserted_by_user: AbstractBaseUser | None = None,
     valid_from: dt.datetime | None = None,
+    expected_version: int | None = None,
 ) -> Fact:
     """State a value for a key; the value it replaces leaves "current" and stays as history.
 
     Restating the current value changes nothing. A statement older than the current value
     (a delayed delivery) is filed as history instead of overwriting newer knowledge.
+
+    Optimistic concurrency: a writer passes the business version it read. If the key was
+    changed after that version, the rule is "the later statement wins; on a tie a person
+    beats an agent", and the clash is recorded as a WriteConflict either way.
     """
     if case is not None and case.customer_id != customer.pk:
         raise ValueError("the case belongs to another customer")
@@ -482,7 +535,7 @@ def fact_assert(
     }
     with transaction.atomic():
         # One writer at a time per customer keeps "one current value per key" simple to hold.
-        Customer.objects.select_for_update(no_key=True).filter(pk=customer.pk).first()
+        locked = _lock_customer(customer)
         current = Fact.objects.filter(
             customer=customer, case=case, key=key, valid_until__isnull=True
         ).first()
@@ -491,6 +544,33 @@ def fact_assert(
                 current.confidence = confidence
                 current.save(update_fields=["confidence"])
             return current
+        if (
+            current is not None
+            and expected_version is not None
+            and current.written_version > expected_version
+        ):
+            incoming_wins = valid_from > current.valid_from or (
+                valid_from == current.valid_from
+                and _stated_by_person(asserted_by)
+                and not _stated_by_person(current.asserted_by)
+            )
+            WriteConflict.objects.create(
+                customer=customer,
+                partition="business",
+                key=key if case is None else f"case:{case.reference}:{key}",
+                writer=asserted_by_agent or asserted_by,
+                attempted_value=value,
+                kept_value=value if incoming_wins else current.value,
+                expected_version=expected_version,
+                actual_version=locked.business_version,
+                resolution=(
+                    WriteConflict.Resolution.APPLIED
+                    if incoming_wins
+                    else WriteConflict.Resolution.KEPT_NEWER
+                ),
+            )
+            if not incoming_wins:
+                return current
         if current is not None and valid_from < current.valid_from:
             already_known = Fact.objects.filter(
                 customer=customer, case=case, key=key, value__iexact=value
@@ -504,18 +584,161 @@ def fact_assert(
                 value=value,
                 valid_from=valid_from,
                 valid_until=current.valid_from,
+                written_version=_bump_business_version(locked),
                 **provenance,
             )
         if current is not None:
             current.valid_until = valid_from
             current.save(update_fields=["valid_until"])
         fact = Fact.objects.create(
-            customer=customer, case=case, key=key, value=value, valid_from=valid_from, **provenance
+            customer=customer,
+            case=case,
+            key=key,
+            value=value,
+            valid_from=valid_from,
+            written_version=_bump_business_version(locked),
+            **provenance,
         )
         if current is not None:
             current.replaced_by = fact
             current.save(update_fields=["replaced_by"])
     return fact
+
+
+# Who answers: handoffs to people and back ---------------------------------------------------
+
+
+def _lock_conversation(conversation: Conversation) -> Conversation:
+    return Conversation.objects.select_for_update(no_key=True).get(pk=conversation.pk)
+
+
+def conversation_hand_off(
+    *,
+    conversation: Conversation,
+    reason: str,
+    requested_by: str,
+    trigger_message: Message | None = None,
+) -> Handoff:
+    """Hand the conversation to people: automation stops replying until it is released.
+
+    Handing off a conversation that is already with people returns the open handoff.
+    """
+    with transaction.atomic():
+        locked = _lock_conversation(conversation)
+        open_handoff = locked.handoffs.exclude(status=Handoff.Status.RELEASED).first()
+        if open_handoff is not None:
+            return open_handoff
+        locked.mode = Conversation.Mode.HANDED_OFF
+        locked.save(update_fields=["mode"])
+        conversation.mode = locked.mode
+        return Handoff.objects.create(
+            conversation=locked,
+            reason=reason[:200],
+            requested_by=requested_by,
+            trigger_message=trigger_message,
+        )
+
+
+def conversation_take_over(*, conversation: Conversation, user: AbstractBaseUser) -> Handoff:
+    """A person takes the conversation; one is opened if automation had not handed it off."""
+    with transaction.atomic():
+        handoff = conversation_hand_off(
+            conversation=conversation,
+            reason="taken over by a person",
+            requested_by=f"user:{user.get_username()}",
+        )
+        locked = _lock_conversation(conversation)
+        locked.mode = Conversation.Mode.WITH_PERSON
+        locked.save(update_fields=["mode"])
+        conversation.mode = locked.mode
+        handoff.status = Handoff.Status.TAKEN
+        handoff.assigned_to = user
+        handoff.taken_at = timezone.now()
+        handoff.save(update_fields=["status", "assigned_to", "taken_at"])
+    return handoff
+
+
+def conversation_release(*, conversation: Conversation, released_by: str) -> Conversation:
+    """Give the conversation back to automation and close its open handoff."""
+    with transaction.atomic():
+        locked = _lock_conversation(conversation)
+        for handoff in locked.handoffs.exclude(status=Handoff.Status.RELEASED):
+            handoff.status = Handoff.Status.RELEASED
+            handoff.released_at = timezone.now()
+            handoff.released_by = released_by
+            handoff.save(update_fields=["status", "released_at", "released_by"])
+        locked.mode = Conversation.Mode.AUTOMATED
+        locked.save(update_fields=["mode"])
+    conversation.mode = locked.mode
+    return locked
+
+
+def conversation_set_approval(*, conversation: Conversation, required: bool) -> Conversation:
+    """Switch approval mode: automation drafts replies and a person approves them."""
+    with transaction.atomic():
+        locked = _lock_conversation(conversation)
+        if locked.mode in Conversation.HUMAN_MODES:
+            return locked
+        locked.mode = Conversation.Mode.APPROVAL if required else Conversation.Mode.AUTOMATED
+        locked.save(update_fields=["mode"])
+    conversation.mode = locked.mode
+    return locked
+
+
+# Channel switches and the conversation lifecycle -------------------------------------------
+
+
+def conversation_record_channel_switch(
+    *,
+    to_conversation: Conversation,
+    from_conversation: Conversation,
+    handover_summary: str,
+    carried_case_ids: list[int],
+    latency_ms: float | None = None,
+) -> ChannelSwitch:
+    """Link a new conversation to the one the customer left on another channel (once)."""
+    with transaction.atomic():
+        locked = _lock_conversation(to_conversation)
+        if locked.previous_id is None:
+            locked.previous = from_conversation
+            locked.save(update_fields=["previous"])
+        switch, _ = ChannelSwitch.objects.get_or_create(
+            to_conversation=locked,
+            defaults={
+                "customer_id": locked.customer_id,
+                "from_conversation": from_conversation,
+                "handover_summary": handover_summary,
+                "carried_case_ids": carried_case_ids,
+                "latency_ms": latency_ms,
+            },
+        )
+    return switch
+
+
+def conversation_go_quiet(
+    *, conversation: Conversation, status: str, summary: str = ""
+) -> Conversation:
+    """Mark a conversation inactive or closed, keeping the summary written of it.
+
+    A message arriving later wakes an inactive conversation; a closed thread opens a new
+    conversation linked to this one.
+    """
+    if status not in (Conversation.Status.INACTIVE, Conversation.Status.CLOSED):
+        raise ValueError(f"a conversation goes quiet as inactive or closed, not {status!r}")
+    with transaction.atomic():
+        locked = _lock_conversation(conversation)
+        if locked.status == Conversation.Status.CLOSED:
+            return locked
+        fields = ["status"]
+        locked.status = status
+        if summary:
+            locked.summary, locked.summarized_at = summary, timezone.now()
+            fields += ["summary", "summarized_at"]
+        if status == Conversation.Status.CLOSED:
+            locked.closed_at = timezone.now()
+            fields.append("closed_at")
+        locked.save(update_fields=fields)
+    return locked
 
 
 # Emotion --------------------------------------------------------------------------------------
@@ -642,6 +865,12 @@ __all__ = [
     "case_open",
     "case_set_status",
     "conversation_get_or_open",
+    "conversation_go_quiet",
+    "conversation_hand_off",
+    "conversation_record_channel_switch",
+    "conversation_release",
+    "conversation_set_approval",
+    "conversation_take_over",
     "customer_create",
     "customer_merge",
     "customer_resolve",

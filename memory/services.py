@@ -716,7 +716,11 @@ def conversation_record_channel_switch(
 
 
 def conversation_go_quiet(
-    *, conversation: Conversation, status: str, summary: str = ""
+    *,
+    conversation: Conversation,
+    status: str,
+    summary: str = "",
+    metadata: dict[str, Any] | None = None,
 ) -> Conversation:
     """Mark a conversation inactive or closed, keeping the summary written of it.
 
@@ -737,6 +741,9 @@ def conversation_go_quiet(
         if status == Conversation.Status.CLOSED:
             locked.closed_at = timezone.now()
             fields.append("closed_at")
+        if metadata:
+            locked.channel_metadata = {**locked.channel_metadata, **metadata}
+            fields.append("channel_metadata")
         locked.save(update_fields=fields)
     return locked
 

@@ -1,0 +1,299 @@
+"""What the channel webhooks do: store each delivery once, then hand it on after commit.
+
+Each service runs in one transaction, claims its idempotency key there (a unique constraint,
+never process memory), and enqueues follow-up work with `transaction.on_commit`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.db import IntegrityError, transaction
+
+from channels_app.delivery import delivery_status_advance
+from channels_app.models import WebhookReceipt
+from memory.models import Channel, Conversation, Message
+from memory.services import (
+    InboundRecord,
+    conversation_get_or_open,
+    conversation_go_quiet,
+    customer_resolve,
+    message_record_inbound,
+    message_record_outbound,
+)
+from orchestrator.pipeline import VoiceReply, call_greeting, voice_turn_reply
+
+if TYPE_CHECKING:
+    from channels_app.inbound_email import InboundEmail
+
+logger = logging.getLogger(__name__)
+
+CALL_ENDED_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
+
+
+def receipt_claim(*, source: str, key: str) -> bool:
+    """Claim a provider delivery inside the caller's transaction; False if it was seen before."""
+    try:
+        with transaction.atomic():
+            WebhookReceipt.objects.create(source=source, key=key[:300])
+    except IntegrityError:
+        return False
+    return True
+
+
+def _message_hand_off(message: Message) -> None:
+    """After commit, give a new inbound message to the orchestrator's queue.
+
+    Robust: the message is already stored, so a broker hiccup is logged rather than turned
+    into an error answer that would make the provider deliver it again.
+    """
+    from orchestrator.tasks import message_process_inbound
+
+    transaction.on_commit(lambda: message_process_inbound.delay(message.pk), robust=True)
+
+
+# SMS ------------------------------------------------------------------------------------------
+
+
+def sms_receive(
+    *,
+    message_sid: str,
+    sender: str,
+    recipient: str,
+    body: str,
+    media: list[dict[str, str]] | None = None,
+    idempotency_token: str = "",
+) -> InboundRecord:
+    """Store an inbound SMS once (by MessageSid and Twilio's idempotency token) in the
+    customer's SMS conversation, and queue it for the orchestrator after commit.
+    """
+    with transaction.atomic():
+        if idempotency_token and not receipt_claim(
+            source=WebhookReceipt.Source.TWILIO_IDEMPOTENCY_TOKEN, key=idempotency_token
+        ):
+            existing = Message.objects.filter(channel=Channel.SMS, provider_id=message_sid).first()
+            if existing is not None:
+                return InboundRecord(message=existing, created=False)
+        metadata: dict[str, Any] = {"from": sender, "to": recipient}
+        if media:
+            metadata["media"] = media
+        record = message_record_inbound(
+            channel=Channel.SMS,
+            sender=sender,
+            recipient=recipient,
+            text=body,
+            provider_id=message_sid,
+            metadata=metadata,
+        )
+        if record.created:
+            _message_hand_off(record.message)
+    return record
+
+
+def sms_status_record(
+    *, message_sid: str, status: str, error_code: str = "", message_id: int | None = None
+) -> Message | None:
+    """Apply one Twilio status callback once per (MessageSid, status).
+
+    `message_id` comes from our own status-callback URL, so a callback that beats the send
+    task's write of the MessageSid still finds its message.
+    """
+    with transaction.atomic():
+        if not receipt_claim(
+            source=WebhookReceipt.Source.SMS_STATUS, key=f"{message_sid}:{status}"
+        ):
+            return None
+        target = None
+        if message_id is not None:
+            target = Message.objects.filter(pk=message_id, channel=Channel.SMS).first()
+        return delivery_status_advance(
+            message=target,
+            channel=Channel.SMS,
+            provider_id=message_sid,
+            status=status,
+            error_code=error_code,
+            set_provider_id=target is not None,
+        )
+
+
+# Voice ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallAnswer:
+    """The call's conversation and what to greet the caller with."""
+
+    conversation: Conversation
+    greeting: str
+
+
+def call_answer(*, call_sid: str, caller: str, called: str) -> CallAnswer:
+    """Open (or continue, on a retried webhook) the call's conversation and greet the caller
+    with what Rapport knows; the greeting is stored once as the call's first agent turn.
+    """
+    customer = customer_resolve(channel=Channel.VOICE, address=caller)
+    conversation = conversation_get_or_open(
+        customer=customer,
+        channel=Channel.VOICE,
+        thread_key=call_sid,
+        metadata={"call_sid": call_sid, "from": caller, "to": called},
+    )
+    greeting_id = f"{call_sid}:greeting"
+    existing = Message.objects.filter(channel=Channel.VOICE, provider_id=greeting_id).first()
+    if existing is not None:
+        return CallAnswer(conversation=conversation, greeting=existing.text)
+    greeting = call_greeting(customer_id=conversation.customer_id, correlation_id=call_sid)
+    try:
+        with transaction.atomic():
+            message_record_outbound(
+                conversation=conversation,
+                text=greeting,
+                author=Message.Author.AGENT,
+                author_agent="voice-greeter",
+                provider_id=greeting_id,
+                delivery_status=Message.DeliveryStatus.SENT,
+            )
+    except IntegrityError:
+        greeting = Message.objects.get(channel=Channel.VOICE, provider_id=greeting_id).text
+    return CallAnswer(conversation=conversation, greeting=greeting)
+
+
+def call_turn_record(
+    *, call_sid: str, turn: int, caller: str, called: str, speech: str, confidence: float | None
+) -> InboundRecord:
+    """Store what the caller said in one turn, once per CallSid and turn number.
+
+    Nothing is queued: a call cannot wait for a queue, so the voice path answers in-request.
+    """
+    return message_record_inbound(
+        channel=Channel.VOICE,
+        sender=caller,
+        recipient=called,
+        text=speech,
+        provider_id=f"{call_sid}:{turn}",
+        thread_key=call_sid,
+        metadata={
+            "call_sid": call_sid,
+            "turn": turn,
+            "confidence": confidence,
+            "from": caller,
+            "to": called,
+        },
+    )
+
+
+def call_close(
+    *, call_sid: str, call_status: str, duration_seconds: int | None
+) -> Conversation | None:
+    """Apply a call status callback once; an ended call closes its conversation with duration."""
+    with transaction.atomic():
+        if not receipt_claim(
+            source=WebhookReceipt.Source.CALL_STATUS, key=f"{call_sid}:{call_status}"
+        ):
+            return None
+        conversation = (
+            Conversation.objects.filter(channel=Channel.VOICE, thread_key=call_sid)
+            .exclude(status=Conversation.Status.CLOSED)
+            .first()
+        )
+        if conversation is None or call_status not in CALL_ENDED_STATUSES:
+            return conversation
+        conversation = conversation_go_quiet(
+            conversation=conversation,
+            status=Conversation.Status.CLOSED,
+            metadata={"call_status": call_status, "duration_seconds": duration_seconds},
+        )
+    return conversation
+
+
+# E-mail ---------------------------------------------------------------------------------------
+
+
+def email_thread_key(*, email: InboundEmail) -> str:
+    """The root Message-ID of the thread this e-mail belongs to.
+
+    A reply to a message Rapport holds (inbound, or a reply we sent) joins that message's
+    thread; otherwise the first of References names the root, or the e-mail starts one.
+    """
+    referenced = [email.in_reply_to, *reversed(email.references)]
+    known = [ref for ref in referenced if ref]
+    if known:
+        conversation_key = (
+            Message.objects.filter(channel=Channel.EMAIL, provider_id__in=known)
+            .select_related("conversation")
+            .order_by("-sent_at")
+            .values_list("conversation__thread_key", flat=True)
+            .first()
+        )
+        if conversation_key:
+            return conversation_key
+    if email.references:
+        return email.references[0]
+    return email.in_reply_to or email.message_id
+
+
+def email_receive(*, email: InboundEmail, received_at: dt.datetime | None = None) -> InboundRecord:
+    """Store an inbound e-mail once (by Message-ID) in its thread's conversation, keeping the
+    raw text and giving agents the new part, then queue it for the orchestrator after commit.
+    """
+    with transaction.atomic():
+        record = message_record_inbound(
+            channel=Channel.EMAIL,
+            sender=email.sender,
+            recipient=email.recipient,
+            text=email.new_text,
+            raw_text=email.raw_text,
+            provider_id=email.message_id,
+            thread_key=email_thread_key(email=email),
+            subject=email.subject,
+            sent_at=received_at,
+            display_name=email.sender_name,
+            metadata=email.metadata(),
+        )
+        if record.created:
+            _message_hand_off(record.message)
+    return record
+
+
+@dataclass(frozen=True)
+class CallTurn:
+    """A spoken turn as stored, and what to answer on the call now."""
+
+    message: Message
+    reply: VoiceReply
+
+
+def call_turn_answer(
+    *,
+    call_sid: str,
+    turn: int,
+    caller: str,
+    called: str,
+    speech: str,
+    confidence: float | None,
+    deadline_seconds: float,
+) -> CallTurn:
+    """Store the caller's turn once and get the voice path's answer within the deadline."""
+    record = call_turn_record(
+        call_sid=call_sid,
+        turn=turn,
+        caller=caller,
+        called=called,
+        speech=speech,
+        confidence=confidence,
+    )
+    reply = voice_turn_reply(message_id=record.message.pk, deadline_seconds=deadline_seconds)
+    return CallTurn(message=record.message, reply=reply)
+
+
+def call_turn_pickup(*, call_sid: str, turn: int, deadline_seconds: float) -> VoiceReply | None:
+    """The answer to a turn whose reply was not ready in time; None for a turn never stored."""
+    message = Message.objects.filter(
+        channel=Channel.VOICE, provider_id=f"{call_sid}:{turn}"
+    ).first()
+    if message is None:
+        return None
+    return voice_turn_reply(message_id=message.pk, deadline_seconds=deadline_seconds)

@@ -1,0 +1,1 @@
+"""A traffic simulator: journey files replayed as real, signed Twilio and SendGrid webhooks."""

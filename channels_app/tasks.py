@@ -1,0 +1,40 @@
+"""Celery tasks of the channels app: delivering outbound messages, retried with backoff."""
+
+from __future__ import annotations
+
+import random
+
+from celery import Task, shared_task
+from django.conf import settings
+
+from channels_app.outbound import SendFailed, message_deliver, message_fail
+
+BACKOFF_BASE_SECONDS = 5
+BACKOFF_CAP_SECONDS = 600
+
+
+def retry_delay(retries: int) -> float:
+    """Exponential backoff with jitter: about 5 s, 10 s, 20 s ... capped at ten minutes."""
+    delay = min(BACKOFF_BASE_SECONDS * 2**retries, BACKOFF_CAP_SECONDS)
+    return delay + random.uniform(0, delay / 4)  # noqa: S311 - jitter, not secrecy
+
+
+@shared_task(
+    bind=True,
+    name="channels_app.outbound_deliver",
+    acks_late=True,
+    time_limit=60,
+    soft_time_limit=45,
+    max_retries=None,
+)
+def outbound_deliver(self: Task, message_id: int) -> str:
+    """Deliver one stored outbound message; after OUTBOUND_MAX_RETRIES it is marked failed."""
+    try:
+        message = message_deliver(message_id=message_id)
+    except SendFailed as error:
+        if error.permanent or self.request.retries >= settings.OUTBOUND_MAX_RETRIES:
+            return message_fail(
+                message_id=message_id, reason=str(error), code=error.code
+            ).delivery_status
+        raise self.retry(exc=error, countdown=retry_delay(self.request.retries)) from error
+    return message.delivery_status

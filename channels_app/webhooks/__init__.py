@@ -1,0 +1,1 @@
+"""Webhook views, one module per provider: parse, authenticate, call one service, answer."""

@@ -99,3 +99,21 @@ def test_voice_channel_reply_is_recorded_as_spoken(customer):
     stored = Message.objects.get(pk=reply.message_id)
     assert stored.delivery_status == Message.DeliveryStatus.SENT
     assert stored.channel_metadata["spoken"] is True
+
+
+def test_handed_off_conversation_gets_no_more_automated_replies(customer, inbound_sms):
+    first = inbound_sms(text="can I talk to a human please")
+    assert pipeline.message_process(message_id=first.pk).hand_off is True
+    conversation = first.conversation
+    conversation.refresh_from_db()
+    assert conversation.mode == conversation.Mode.HANDED_OFF
+    assert conversation.handoffs.get().trigger_message_id == first.pk
+
+    follow_up = inbound_sms(text="hello? anyone there?")
+
+    assert pipeline.message_process(message_id=follow_up.pk) is None
+    assert not Message.objects.filter(
+        conversation=conversation,
+        direction=Message.Direction.OUTBOUND,
+        sent_at__gt=follow_up.sent_at,
+    ).exists()

@@ -19,7 +19,16 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 
 # The demo: SQLite, in-memory channel layer and inline tasks unless DATABASE_URL / REDIS_URL say
-# otherwise; with REDIS_URL a Celery worker and beat run beside the web server.
+# otherwise; with REDIS_URL a Celery worker and beat run beside the web server. Demo webhook
+# credentials are filled in when none are set, and the simulator plays demo traffic in
+# (DEMO_TRAFFIC=0 to keep it quiet).
+DEMO_ENV = DJANGO_DEBUG=$${DJANGO_DEBUG-1} \
+	TWILIO_AUTH_TOKEN=$${TWILIO_AUTH_TOKEN:-demo-twilio-token} \
+	EMAIL_INBOUND_USER=$${EMAIL_INBOUND_USER:-sendgrid} \
+	EMAIL_INBOUND_PASSWORD=$${EMAIL_INBOUND_PASSWORD:-demo-inbound-password} \
+	RAPPORT_PUBLIC_URL=$${RAPPORT_PUBLIC_URL:-http://$(HOST):$(PORT)}
+DEMO_TRAFFIC ?= 1
+
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
@@ -28,8 +37,12 @@ run: install
 		$(BIN)/celery -A config worker --loglevel=info --concurrency=$(WORKERS) & \
 		$(BIN)/celery -A config beat --loglevel=info --schedule=var/celerybeat-schedule & \
 	fi; \
+	if [ "$(DEMO_TRAFFIC)" = "1" ]; then \
+		( sleep 4; $(DEMO_ENV) $(BIN)/python manage.py simulate --demo \
+			--url http://$(HOST):$(PORT) --rate 0.5 ) & \
+	fi; \
 	echo "Rapport on http://$(HOST):$(PORT)/  (admin at /admin/)"; \
-	DJANGO_DEBUG=$${DJANGO_DEBUG-1} $(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
+	$(DEMO_ENV) $(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
 
 # Production shape: web processes only (run workers with `make worker` on as many hosts as needed).
 serve: install

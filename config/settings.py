@@ -165,7 +165,7 @@ RAPPORT_DEFAULT_PHONE_REGION = os.environ.get("RAPPORT_DEFAULT_PHONE_REGION", "U
 RAPPORT_CONTEXT_RECENT_TURNS = int(os.environ.get("RAPPORT_CONTEXT_RECENT_TURNS", "30"))
 RAPPORT_CONTEXT_WORD_BUDGET = int(os.environ.get("RAPPORT_CONTEXT_WORD_BUDGET", "150"))
 RAPPORT_EMOTION_WINDOW = int(os.environ.get("RAPPORT_EMOTION_WINDOW", "10"))
-RAPPORT_EMOTION_HALF_LIFE = float(os.environ.get("RAPPORT_EMOTION_HALF_LIFE", "3"))
+RAPPORT_EMOTION_HALF_LIFE = float(os.environ.get("RAPPORT_EMOTION_HALF_LIFE", "0.5"))
 
 # Production hardening applies whenever DEBUG is off.
 if not DEBUG:
@@ -218,3 +218,57 @@ EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 RAPPORT_MODEL_DIR = Path(os.environ.get("RAPPORT_MODEL_DIR", str(BASE_DIR / "var" / "models")))
 INTENT_CONFIDENCE_THRESHOLD = float(os.environ.get("INTENT_CONFIDENCE_THRESHOLD", "0.45"))
 RAPPORT_EMBEDDINGS = env_bool("RAPPORT_EMBEDDINGS")
+
+
+# Orchestrator (issue 5): plans, handoff thresholds, external agents, conversation lifecycle.
+def env_per_channel(name: str, default: dict[str, int]) -> dict[str, int]:
+    """A number per channel: JSON in `name` ('{"sms": 60}'), or `<name>_<CHANNEL>` each."""
+    import json
+
+    values = dict(default)
+    raw = os.environ.get(name, "").strip()
+    if raw:
+        values.update({str(k): int(v) for k, v in json.loads(raw).items()})
+    for channel in list(values):
+        per_channel = os.environ.get(f"{name}_{channel.upper()}")
+        if per_channel:
+            values[channel] = int(per_channel)
+    return values
+
+
+# Seconds a channel allows for an answer; at or under the fast-path SLA a turn is answered in
+# one pass in-process, above it the agents fan out on Celery.
+ORCHESTRATOR_SLA_SECONDS = env_per_channel(
+    "ORCHESTRATOR_SLA_SECONDS", {"voice": 2, "chat": 5, "sms": 60, "email": 3600}
+)
+ORCHESTRATOR_FAST_PATH_SLA_SECONDS = float(
+    os.environ.get("ORCHESTRATOR_FAST_PATH_SLA_SECONDS", "5")
+)
+# How many times automation asks the customer to rephrase before a person takes over.
+ORCHESTRATOR_CLARIFY_BEFORE_HANDOFF = int(
+    os.environ.get("ORCHESTRATOR_CLARIFY_BEFORE_HANDOFF", "1")
+)
+# Below this weighted mood score (and falling or negative), the customer goes to a person.
+ORCHESTRATOR_ANGRY_SCORE = float(os.environ.get("ORCHESTRATOR_ANGRY_SCORE", "-0.5"))
+ORCHESTRATOR_CHANNEL_SWITCH_WINDOW_HOURS = int(
+    os.environ.get("ORCHESTRATOR_CHANNEL_SWITCH_WINDOW_HOURS", "72")
+)
+ORCHESTRATOR_AGENT_TIMEOUT_SECONDS = float(
+    os.environ.get("ORCHESTRATOR_AGENT_TIMEOUT_SECONDS", "5")
+)
+# Agent Connect: an OpenAI-compatible chat endpoint for agents of kind "llm".
+LLM_BASE_URL = os.environ.get("LLM_BASE_URL", "").rstrip("/")
+LLM_API_KEY = os.environ.get("LLM_API_KEY", "")
+LLM_MODEL = os.environ.get("LLM_MODEL", "")
+CONVERSATION_INACTIVE_AFTER_MINUTES = env_per_channel(
+    "CONVERSATION_INACTIVE_AFTER_MINUTES", {"voice": 5, "chat": 30, "sms": 60, "email": 1440}
+)
+CONVERSATION_CLOSE_AFTER_MINUTES = env_per_channel(
+    "CONVERSATION_CLOSE_AFTER_MINUTES", {"voice": 60, "chat": 240, "sms": 1440, "email": 10080}
+)
+CELERY_BEAT_SCHEDULE = {
+    "conversations-sweep": {
+        "task": "orchestrator.conversations_sweep",
+        "schedule": float(os.environ.get("CONVERSATION_SWEEP_SECONDS", "300")),
+    },
+}

@@ -56,6 +56,8 @@ class TurnView:
     author: str
     text: str
     sent_at: dt.datetime
+    gist: str = ""
+    is_filler: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,46 +93,55 @@ class ContextPack:
     facts: tuple[FactView, ...] = ()
     turns: tuple[TurnView, ...] = field(default=())
     emotion: EmotionView | None = None
+    # The partition versions this pack was read at ("business": 7): a writer names them so a
+    # change made after the read is caught as a conflict instead of silently overwritten.
+    versions: dict[str, int] = field(default_factory=dict)
+    # Values the customer has since replaced (an old address): never shown as if still true.
+    superseded: tuple[str, ...] = ()
 
     def render_text(self, word_budget: int | None = None) -> str:
         """Render for an agent, most important first, cut to `word_budget` words.
 
-        Open business state and current facts lead, then the mood, then the newest turns:
-        an agent short of room loses old chatter before it loses what is true now.
+        Who the customer is, their open cases and what is true now lead, then their mood,
+        then what they said (its gist, newest first): an agent short of room loses old
+        chatter before it loses what is true now. A replaced value is never shown.
         """
         lines: list[str] = []
         if self.profile is not None:
-            name = self.profile.display_name or "unknown name"
-            lines.append(f"Customer: {name} (#{self.profile.customer_id}).")
+            name = self.profile.display_name or "name not known"
+            lines.append(f"Customer: {name}.")
         if self.identities:
+            lines.append("Reach: " + "; ".join(f"{i.kind} {i.value}" for i in self.identities))
+        issues = {f.case_reference: f.value for f in self.facts if f.key == "issue"}
+        for case in self.open_cases:
+            issue = issues.get(case.reference, "")
+            title = "" if issue or not case.title or case.reference in case.title else case.title
+            detail = f": {issue}" if issue else (f" ({title})" if title else "")
+            lines.append(f"Open {case.kind} {case.reference}{detail}")
+        facts = [f for f in self.facts if f.key != "issue" or f.case_reference is None]
+        if facts:
+            ordered = sorted(facts, key=_fact_rank)
             lines.append(
-                "Reach: " + "; ".join(f"{i.kind} {i.value}" for i in self.identities) + "."
+                "Known: "
+                + "; ".join(
+                    (f"{f.case_reference} " if f.case_reference else "")
+                    + f"{f.key.replace('_', ' ')} {f.value}"
+                    for f in ordered
+                )
             )
-        if self.open_cases:
-            cases = "; ".join(
-                f"{c.kind} {c.reference} {c.status}" + (f" ({c.title})" if c.title else "")
-                for c in self.open_cases
-            )
-            lines.append(f"Open cases: {cases}.")
-        if self.facts:
-            facts = "; ".join(
-                (f"{f.case_reference} " if f.case_reference else "")
-                + f"{f.key.replace('_', ' ')}: {f.value}"
-                for f in self.facts
-            )
-            lines.append(f"Facts: {facts}.")
         if self.emotion is not None:
-            lines.append(
-                f"Sentiment: {self.emotion.label}, {self.emotion.direction}"
-                f" (score {self.emotion.score:+.2f})."
-            )
-        if self.turns:
-            lines.append("Recent turns, newest first:")
-            for turn in self.turns:
-                who = "customer" if turn.direction == "inbound" else turn.author
-                when = turn.sent_at.strftime("%Y-%m-%d %H:%M")
-                lines.append(f"[{when} {turn.channel} {who}] {_one_line(turn.text)}")
-        text = "\n".join(lines)
+            lines.append(f"Mood: {self.emotion.label} now, {self.emotion.direction}.")
+        said = [t for t in self.turns if t.direction == "inbound" and not t.is_filler]
+        if said:
+            lines.append("Customer said, newest first:")
+            for turn in said:
+                words = _one_line(turn.gist or turn.text).split()
+                if words:
+                    lines.append(f"[{turn.sent_at:%m-%d} {turn.channel}] {' '.join(words[:40])}")
+        last_reply = next((t for t in self.turns if t.direction == "outbound"), None)
+        if last_reply is not None:
+            lines.append(f"Last reply ({last_reply.author}): {_one_line(last_reply.text)}")
+        text = "\n".join(_mask(line, self.superseded) for line in lines)
         return cut_to_words(text, word_budget) if word_budget else text
 
     def to_json(self) -> dict[str, Any]:
@@ -151,6 +162,37 @@ def cut_to_words(text: str, budget: int) -> str:
         kept.append(" ".join(words[:remaining]))
         remaining -= len(words)
     return "\n".join(kept)
+
+
+# What is true now and changes most often leads the facts; incidental mentions come last.
+_FACT_ORDER = (
+    "address",
+    "unit",
+    "appointment",
+    "until",
+    "plan",
+    "number of",
+    "member id",
+    "chosen vendor",
+    "contact time",
+    "preferred",
+    "issue",
+)
+
+
+def _fact_rank(fact: FactView) -> tuple[int, str]:
+    for rank, prefix in enumerate(_FACT_ORDER):
+        if fact.key.startswith(prefix):
+            return rank, fact.key
+    return len(_FACT_ORDER) + fact.key.endswith("mentioned"), fact.key
+
+
+def _mask(line: str, superseded: tuple[str, ...]) -> str:
+    """Replace values the customer has since replaced, so they are not read as current."""
+    for value in superseded:
+        if value and value.casefold() in line.casefold():
+            line = re.sub(re.escape(value), "(since replaced)", line, flags=re.IGNORECASE)
+    return line
 
 
 def _one_line(text: str) -> str:

@@ -193,6 +193,12 @@ class Message(models.Model):
     raw_text = models.TextField(
         blank=True, help_text="The turn as it arrived, when it differs (quoted e-mail replies)."
     )
+    gist = models.TextField(
+        blank=True, help_text="What in the turn is worth remembering, without small talk."
+    )
+    is_filler = models.BooleanField(
+        default=False, help_text='Says nothing of note ("ok", an auto-reply, a dropped call).'
+    )
     # NULL, not "", means "no provider id": the unique constraint below skips NULLs.
     provider_id = models.CharField(  # noqa: DJ001
         max_length=300,
@@ -240,6 +246,13 @@ class Case(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="cases")
     kind = models.CharField(max_length=40, help_text="order, claim, appointment, account, ...")
     reference = models.CharField(max_length=100)
+    reference_key = models.CharField(
+        max_length=100,
+        db_index=True,
+        default="",
+        editable=False,
+        help_text="The reference as letters and digits only, for matching however it is said.",
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     title = models.CharField(max_length=300, blank=True)
     source_message = models.ForeignKey(

@@ -121,8 +121,9 @@ def _assemble(
             )
             for identity in Identity.objects.filter(customer=customer).order_by("kind", "pk")
         )
+    superseded: tuple[str, ...] = ()
     if Partition.BUSINESS in asked:
-        cases, facts = _business(customer)
+        cases, facts, superseded = _business(customer)
     if Partition.MESSAGES in asked:
         messages = Message.objects.filter(customer=customer).order_by("-sent_at", "-pk")
         turns = tuple(
@@ -134,9 +135,19 @@ def _assemble(
                 author=m.author,
                 text=m.text,
                 sent_at=m.sent_at,
+                gist=m.gist,
+                is_filler=m.is_filler,
             )
             for m in messages.only(
-                "pk", "conversation_id", "channel", "direction", "author", "text", "sent_at"
+                "pk",
+                "conversation_id",
+                "channel",
+                "direction",
+                "author",
+                "text",
+                "sent_at",
+                "gist",
+                "is_filler",
             )[:recent_turns]
         )
     if Partition.EMOTION in asked:
@@ -155,22 +166,50 @@ def _assemble(
         facts=facts,
         turns=turns,
         emotion=emotion,
+        versions=_versions(customer, asked),
+        superseded=superseded,
     )
 
 
-def _business(customer: Customer) -> tuple[tuple[CaseView, ...], tuple[FactView, ...]]:
-    """Open cases and current facts (the customer's own and their open cases'), two queries."""
+def _versions(customer: Customer, asked: frozenset[Partition]) -> dict[str, int]:
+    """The versions of the versioned partitions read, from the customer row already loaded."""
+    versions = {
+        Partition.PROFILE.value: customer.profile_version,
+        Partition.BUSINESS.value: customer.business_version,
+    }
+    return {name: version for name, version in versions.items() if name in asked}
+
+
+def _business(
+    customer: Customer,
+) -> tuple[tuple[CaseView, ...], tuple[FactView, ...], tuple[str, ...]]:
+    """Open cases, current facts (the customer's own and their open cases'), and the values
+    since replaced; two queries however long the history.
+    """
     open_cases = list(
         Case.objects.filter(customer=customer, status__in=Case.OPEN_STATUSES).order_by(
             "-updated_at", "-pk"
         )
     )
     open_case_ids = {case.pk for case in open_cases}
-    current = (
-        Fact.objects.filter(customer=customer, valid_until__isnull=True)
+    versions = list(
+        Fact.objects.filter(customer=customer)
         .select_related("case")
+        .only(
+            "pk",
+            "key",
+            "value",
+            "confidence",
+            "valid_from",
+            "valid_until",
+            "asserted_by",
+            "source_message_id",
+            "case_id",
+            "case__reference",
+        )
         .order_by("-valid_from", "-pk")
     )
+    current = [fact for fact in versions if fact.valid_until is None]
     facts = tuple(
         FactView(
             fact_id=fact.pk,
@@ -185,6 +224,15 @@ def _business(customer: Customer) -> tuple[tuple[CaseView, ...], tuple[FactView,
         for fact in current
         if fact.case_id is None or fact.case_id in open_case_ids
     )
+    still_true = {fact.value.casefold() for fact in current}
+    still_true |= {case.reference.casefold() for case in open_cases}
+    superseded = tuple(
+        dict.fromkeys(
+            fact.value
+            for fact in versions
+            if fact.valid_until is not None and fact.value.casefold() not in still_true
+        )
+    )
     cases = tuple(
         CaseView(
             case_id=case.pk,
@@ -197,20 +245,24 @@ def _business(customer: Customer) -> tuple[tuple[CaseView, ...], tuple[FactView,
         )
         for case in open_cases
     )
-    return cases, facts
+    return cases, facts, superseded
 
 
 def emotion_trend(customer: Customer) -> EmotionView | None:
-    """The customer's mood: the last readings, each weighted by how recent it is.
+    """The customer's mood: their latest readings, the newest weighing most.
 
-    A reading `k` places back counts 0.5 ** (k / half_life), so one calm message does not
-    erase an angry afternoon, and one angry word does not define a happy customer.
+    A reading `k` places back counts 0.5 ** (k / half_life). Turns that said nothing ("ok",
+    an auto-reply, a dropped call) are left out: they neither calm nor anger anyone, so the
+    mood stays what the last real turn made it.
     """
-    readings = list(
-        SentimentReading.objects.filter(customer=customer)
-        .order_by("-read_at", "-pk")
-        .only("read_at", "label", "score")[: settings.RAPPORT_EMOTION_WINDOW]
-    )
+    readings = [
+        reading
+        for reading in SentimentReading.objects.filter(customer=customer)
+        .select_related("message")
+        .only("read_at", "label", "score", "message__is_filler")
+        .order_by("-read_at", "-pk")[: settings.RAPPORT_EMOTION_WINDOW]
+        if not reading.message.is_filler
+    ]
     if not readings:
         return None
     half_life = settings.RAPPORT_EMOTION_HALF_LIFE
@@ -242,6 +294,18 @@ def mask_identity(identity: Identity) -> str:
     return "*" * len(value)
 
 
+def cases_find_by_reference_keys(*, keys: Iterable[str]) -> list[Case]:
+    """Cases whose reference, reduced to letters and digits, is one of `keys` (no context)."""
+    wanted = {key for key in keys if len(key) >= 5}
+    if not wanted:
+        return []
+    return list(
+        Case.objects.filter(reference_key__in=wanted).only(
+            "pk", "customer_id", "kind", "reference", "status"
+        )
+    )
+
+
 def customer_find_by_identity(*, kind: str, value: str) -> Customer | None:
     """Which customer holds this (already normalised) identity; no context is read."""
     identity = Identity.objects.select_related("customer").filter(kind=kind, value=value).first()
@@ -251,6 +315,7 @@ def customer_find_by_identity(*, kind: str, value: str) -> Customer | None:
 __all__ = [
     "ContextAccessRefused",
     "context_read",
+    "cases_find_by_reference_keys",
     "customer_find_by_identity",
     "emotion_trend",
     "mask_identity",

@@ -6,6 +6,7 @@ Services take keyword-only arguments, write inside a transaction, and return wha
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -449,6 +450,7 @@ def case_open(
                 customer=customer,
                 kind=kind,
                 reference=reference,
+                reference_key=reference_key(reference),
                 title=title,
                 status=status,
                 source_message=source_message,
@@ -457,6 +459,11 @@ def case_open(
             )
     except IntegrityError:
         return Case.objects.get(customer=customer, kind=kind, reference=reference)
+
+
+def reference_key(reference: str) -> str:
+    """A reference as upper-case letters and digits: HO-364415, ho 364415 and HO364415 meet."""
+    return re.sub(r"[^A-Z0-9]", "", reference.upper())
 
 
 def case_set_status(
@@ -748,6 +755,14 @@ def conversation_go_quiet(
     return locked
 
 
+def message_set_gist(*, message: Message, gist: str, is_filler: bool) -> Message:
+    """Keep what in a turn is worth remembering, and whether it said anything at all."""
+    if (message.gist, message.is_filler) != (gist, is_filler):
+        message.gist, message.is_filler = gist, is_filler
+        message.save(update_fields=["gist", "is_filler"])
+    return message
+
+
 # Emotion --------------------------------------------------------------------------------------
 
 
@@ -817,6 +832,54 @@ def merge_propose(
         )
 
 
+def _known_from_crm(customer: Customer) -> bool:
+    return (
+        bool(customer.external_id)
+        or customer.identities.filter(source__in=("crm", "import", "demo CRM")).exists()
+    )
+
+
+def customer_link_evidence(
+    *,
+    customer: Customer,
+    other: Customer,
+    evidence: str,
+    decided_by: str,
+    message: Message | None = None,
+    stated_name: str = "",
+) -> Customer:
+    """Act on evidence that two records are one person (a stated e-mail, phone or reference
+    that the other record holds). Returns the record the message now belongs to.
+
+    A record Rapport only knows from inbound traffic, whose name is unknown or the same, is
+    folded into the other at once, the way an agent who hears a caller's name and order number
+    treats them as that customer. Two records that both came from the CRM, or whose names
+    differ, are never merged automatically: a merge is proposed for a person to decide.
+    """
+    if customer.pk == other.pk:
+        return customer
+    names = {c.display_name.casefold() for c in (customer, other) if c.display_name}
+    if stated_name:
+        names.add(stated_name.casefold())
+    crm_known = [c for c in (customer, other) if _known_from_crm(c)]
+    if len(names) > 1 or len(crm_known) == 2:
+        merge_propose(
+            customer=customer,
+            other_customer=other,
+            reason=evidence,
+            proposed_by=decided_by,
+            evidence_message=message,
+        )
+        return customer
+    if crm_known:
+        target = crm_known[0]
+    else:
+        target = min((customer, other), key=lambda c: (c.created_at, c.pk))
+    source = other if target.pk == customer.pk else customer
+    customer_merge(source=source, target=target, merged_by=decided_by, reason=evidence)
+    return Customer.objects.get(pk=target.pk)
+
+
 def merge_proposal_decide(
     *, proposal: MergeProposal, accept: bool, decided_by: str
 ) -> MergeProposal:
@@ -879,6 +942,7 @@ __all__ = [
     "conversation_set_approval",
     "conversation_take_over",
     "customer_create",
+    "customer_link_evidence",
     "customer_merge",
     "customer_resolve",
     "customer_update_profile",
@@ -887,6 +951,8 @@ __all__ = [
     "intent_correction_record",
     "merge_propose",
     "merge_proposal_decide",
+    "message_set_gist",
+    "reference_key",
     "message_record_inbound",
     "message_record_outbound",
     "sentiment_record",

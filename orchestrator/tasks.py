@@ -1,11 +1,25 @@
-"""Celery tasks of the orchestrator: each inbound message is processed once, after commit."""
+"""Celery tasks of the orchestrator: thin wrappers around the pipeline and the lifecycle.
+
+Each inbound message is planned once; the full path fans its agents out as a chord whose body
+merges and replies. Every task is idempotent: the message's PipelineRun decides, not a cache.
+"""
 
 from __future__ import annotations
 
-from celery import shared_task
-from django.db import OperationalError
+from typing import Any
 
-from orchestrator.pipeline import message_process
+from celery import chord, group, shared_task
+from django.db import OperationalError, transaction
+
+from orchestrator import lifecycle, pipeline
+from orchestrator.models import PipelineRun
+
+RETRY_DATABASE_HICCUPS: dict[str, Any] = {
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": True,
+    "retry_backoff_max": 300,
+    "max_retries": 5,
+}
 
 
 @shared_task(
@@ -13,15 +27,70 @@ from orchestrator.pipeline import message_process
     acks_late=True,
     time_limit=120,
     soft_time_limit=100,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=5,
+    **RETRY_DATABASE_HICCUPS,
 )
 def message_process_inbound(message_id: int) -> int | None:
-    """Answer one inbound message; running twice answers once (the pipeline claims the reply).
-
-    Returns the reply's message id, or None when there was nothing (more) to answer.
+    """Plan one inbound message and run it: in this task on the fast path, as a chord of one
+    task per agent on the full path. Returns the pipeline run's id, None if already answered.
     """
-    reply = message_process(message_id=message_id)
+    plan = pipeline.message_plan(message_id=message_id)
+    if plan is None:
+        return None
+    if plan.path == PipelineRun.Path.FAST:
+        pipeline.plan_run_here(plan=plan)
+        return plan.run_id
+    workflow = chord(
+        group(agent_run.s(plan.run_id, name) for name in plan.analysts),
+        pipeline_finish.s(plan.run_id),
+    )
+    transaction.on_commit(workflow.apply_async)
+    return plan.run_id
+
+
+@shared_task(
+    name="orchestrator.agent_run",
+    acks_late=True,
+    time_limit=60,
+    soft_time_limit=50,
+    **RETRY_DATABASE_HICCUPS,
+)
+def agent_run(run_id: int, agent_name: str) -> dict[str, Any]:
+    """One agent on one message (a chord header task); its failures are recorded, not raised."""
+    (result,) = pipeline.agents_run(run_id=run_id, names=[agent_name])
+    return result.to_json()
+
+
+@shared_task(
+    name="orchestrator.pipeline_finish",
+    acks_late=True,
+    time_limit=60,
+    soft_time_limit=50,
+    **RETRY_DATABASE_HICCUPS,
+)
+def pipeline_finish(results: list[dict[str, Any]], run_id: int) -> int | None:
+    """The chord body: merge, route, reply and deliver once; the reply's message id."""
+    reply = pipeline.pipeline_finish(
+        run_id=run_id, results=[pipeline.AgentResult.from_json(r) for r in results]
+    )
     return reply.message_id if reply is not None else None
+
+
+@shared_task(name="orchestrator.conversations_sweep", acks_late=True, time_limit=120)
+def conversations_sweep() -> int:
+    """Beat: queue a wrap-up for every conversation gone quiet or due to close."""
+    due = lifecycle.conversations_due()
+    for conversation_id, status in due:
+        conversation_wrap_up.delay(conversation_id, status)
+    return len(due)
+
+
+@shared_task(
+    name="orchestrator.conversation_wrap_up",
+    acks_late=True,
+    time_limit=120,
+    soft_time_limit=100,
+    **RETRY_DATABASE_HICCUPS,
+)
+def conversation_wrap_up(conversation_id: int, status: str) -> str:
+    """Summarise a quiet conversation and reconcile what it taught into facts; the new status."""
+    return lifecycle.conversation_wrap_up(conversation_id=conversation_id, status=status).status

@@ -74,6 +74,19 @@ REFERENCE_WORDS = {
     "booking": "order",
     "reservation": "order",
     "invoice": "order",
+    "workspace": "workspace",
+    "tenant": "account",
+    "subscription": "account",
+    "contract": "account",
+    "patient": "patient",
+    "prescription": "prescription",
+    "rx": "prescription",
+    "job": "job",
+    "work order": "job",
+    "student": "student",
+    "loan": "account",
+    "pnr": "booking",
+    "locator": "booking",
 }
 _REFERENCE = re.compile(
     r"\b(?P<word>[a-z]{3,13})\.?"
@@ -115,15 +128,34 @@ def _within_one_edit(word: str, known: str) -> bool:
     return any(longer[:i] + longer[i + 1 :] == shorter for i in range(len(longer)))
 
 
+def _reference_matches(text: str) -> list[re.Match[str]]:
+    """Reference matches, retrying from the next word when the word before the key is not a
+    reference word ("the new reference is R478RW" starts at "reference", not "new").
+    """
+    matches = []
+    position = 0
+    while (match := _REFERENCE.search(text, position)) is not None:
+        if _reference_kind(match.group("word")) is None:
+            position = match.end("word")
+            continue
+        matches.append(match)
+        position = match.end()
+    return matches
+
+
 def _references(rewritten: RewrittenText) -> list[Entity]:
     found = []
-    for match in _REFERENCE.finditer(rewritten.text):
+    for match in _reference_matches(rewritten.text):
         kind = _reference_kind(match.group("word"))
         if kind is None:
             continue
         reference = match.group("ref").upper()
         digits = sum(ch.isdigit() for ch in reference)
-        if digits < 3:
+        # A workspace slug ("maple-garden-86") carries few digits but is unmistakably a key.
+        slug = "-" in reference and len(reference) >= 8 and any(ch.isalpha() for ch in reference)
+        # Booking codes ("MZA6HF") mix letters with as little as one digit.
+        code = len(reference) >= 5 and digits >= 1 and sum(ch.isalpha() for ch in reference) >= 2
+        if digits < 3 and not slug and not code:
             continue
         found.append(_entity(rewritten, EntityKind.REFERENCE, kind, reference, match, "ref"))
     return found

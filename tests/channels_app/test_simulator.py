@@ -10,7 +10,7 @@ from django.core.management import call_command
 
 from channels_app.simulator.journeys import events_merged
 from memory.models import Channel, Conversation, Message
-from orchestrator.models import InboundReply
+from orchestrator.models import PipelineRun
 
 JOURNEYS = [
     {
@@ -76,7 +76,7 @@ def test_simulator_replays_journeys_as_signed_traffic_against_a_live_server(
     assert "sent 6, accepted 6, rejected 0" in summary
     assert "p95" in summary
     assert Message.objects.filter(direction=Message.Direction.INBOUND).count() == 4
-    assert InboundReply.objects.count() == 4
+    assert PipelineRun.objects.count() == 4
     call = Conversation.objects.get(channel=Channel.VOICE)
     assert call.status == Conversation.Status.CLOSED
     assert call.channel_metadata["duration_seconds"] == 42

@@ -220,3 +220,47 @@ def test_assembly_takes_the_same_queries_however_long_the_history(
         )
     with django_assert_num_queries(len(short_history.captured_queries)):
         read()
+
+
+def test_a_replaced_value_is_never_shown_even_inside_old_turns(history, all_scopes_agent):
+    old_turn = services.message_record_inbound(
+        channel=Channel.SMS,
+        sender="+14155550101",
+        recipient="+14155550000",
+        text="ship it to 12 Oak Ave please",
+    ).message
+    services.message_set_gist(
+        message=old_turn, gist="ship it to 12 Oak Ave please", is_filler=False
+    )
+    pack = context_read(
+        actor=all_scopes_agent, customer=history, partitions=ALL_PARTITIONS, purpose="test"
+    )
+
+    text = pack.render_text()
+
+    assert "12 Oak Ave" in pack.superseded
+    assert "12 Oak Ave" not in text
+    assert "ship it to (since replaced) please" in text
+    assert "address 9 Elm St" in text
+
+
+def test_mood_follows_the_latest_real_turn_and_ignores_filler(
+    customer, inbound_sms, all_scopes_agent
+):
+    angry = inbound_sms(text="this is the third time, I am furious")
+    services.sentiment_record(message=angry, label="negative", score=-0.9)
+    filler = inbound_sms(text="ok")
+    services.message_set_gist(message=filler, gist="", is_filler=True)
+    services.sentiment_record(message=filler, label="neutral", score=0.0)
+
+    pack = context_read(
+        actor=all_scopes_agent, customer=customer, partitions=["emotion"], purpose="test"
+    )
+    assert pack.emotion is not None and pack.emotion.label == "negative"
+
+    thanks = inbound_sms(text="sorted now, thank you so much!")
+    services.sentiment_record(message=thanks, label="positive", score=0.8)
+    pack = context_read(
+        actor=all_scopes_agent, customer=customer, partitions=["emotion"], purpose="test"
+    )
+    assert pack.emotion.label == "positive"

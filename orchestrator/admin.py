@@ -1,0 +1,184 @@
+"""The orchestrator in the Django admin: agents, rules, routes and templates are edited here
+(validated before they are saved); pipeline runs and agent runs are the read-only trace.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from orchestrator.models import (
+    AgentConfig,
+    AgentRun,
+    BusinessRule,
+    IntentRoute,
+    PipelineRun,
+    ReplyTemplate,
+)
+from orchestrator.replies import DEFAULT_TEMPLATES, template_placeholders_validate
+from orchestrator.rules import actions_validate
+
+
+@admin.register(AgentConfig)
+class AgentConfigAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "role", "enabled", "quarantined", "scopes", "timeout_seconds")
+    list_filter = ("kind", "enabled", "quarantined")
+    search_fields = ("name",)
+    actions = ("quarantine", "clear_quarantine")
+
+    @admin.action(description="Quarantine the selected agents")
+    def quarantine(self, request: HttpRequest, queryset: QuerySet[AgentConfig]) -> None:
+        for config in queryset:
+            config.quarantined = True
+            config.quarantine_reason = config.quarantine_reason or f"by {request.user}"
+            config.save(update_fields=["quarantined", "quarantine_reason", "updated_at"])
+        self.message_user(request, f"{queryset.count()} agent(s) quarantined.", messages.WARNING)
+
+    @admin.action(description="Clear quarantine")
+    def clear_quarantine(self, request: HttpRequest, queryset: QuerySet[AgentConfig]) -> None:
+        for config in queryset:
+            config.quarantined, config.quarantine_reason = False, ""
+            config.save(update_fields=["quarantined", "quarantine_reason", "updated_at"])
+
+
+class BusinessRuleForm(forms.ModelForm):
+    class Meta:
+        model = BusinessRule
+        fields = (
+            "name",
+            "enabled",
+            "priority",
+            "conditions",
+            "actions",
+            "stop_processing",
+            "description",
+        )
+
+    def clean_actions(self) -> Any:
+        actions = self.cleaned_data["actions"]
+        names = frozenset(DEFAULT_TEMPLATES) | frozenset(
+            ReplyTemplate.objects.values_list("name", flat=True)
+        )
+        if problems := actions_validate(actions, template_names=names):
+            raise forms.ValidationError(problems)
+        return actions
+
+
+@admin.register(BusinessRule)
+class BusinessRuleAdmin(admin.ModelAdmin):
+    form = BusinessRuleForm
+    list_display = ("name", "enabled", "priority", "stop_processing", "conditions", "actions")
+    list_editable = ("enabled", "priority")
+    list_filter = ("enabled",)
+    search_fields = ("name",)
+
+
+@admin.register(IntentRoute)
+class IntentRouteAdmin(admin.ModelAdmin):
+    list_display = ("intent", "target", "template", "agent", "enabled")
+    list_filter = ("target", "enabled")
+    search_fields = ("intent",)
+
+
+class ReplyTemplateForm(forms.ModelForm):
+    class Meta:
+        model = ReplyTemplate
+        fields = ("name", "intent", "channel", "body", "enabled")
+
+    def clean_body(self) -> str:
+        body = self.cleaned_data["body"]
+        if problems := template_placeholders_validate(body):
+            raise forms.ValidationError(problems)
+        return body
+
+
+@admin.register(ReplyTemplate)
+class ReplyTemplateAdmin(admin.ModelAdmin):
+    form = ReplyTemplateForm
+    list_display = ("name", "intent", "channel", "enabled", "body")
+    list_filter = ("channel", "enabled")
+    search_fields = ("name", "intent", "body")
+
+
+class ReadOnlyTraceAdmin(admin.ModelAdmin):
+    """The trace is what happened: nobody edits it."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class AgentRunInline(admin.TabularInline):
+    model = AgentRun
+    extra = 0
+    can_delete = False
+    fields = (
+        "agent_name",
+        "kind",
+        "attempt",
+        "status",
+        "latency_ms",
+        "partitions",
+        "output",
+        "error",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(PipelineRun)
+class PipelineRunAdmin(ReadOnlyTraceAdmin):
+    list_display = (
+        "inbound_message",
+        "conversation",
+        "channel",
+        "path",
+        "status",
+        "priority",
+        "total_ms",
+        "started_at",
+    )
+    list_filter = ("status", "path", "channel")
+    list_select_related = ("inbound_message", "conversation")
+    date_hierarchy = "started_at"
+    inlines = (AgentRunInline,)
+    readonly_fields = (
+        "inbound_message",
+        "conversation",
+        "customer",
+        "channel",
+        "path",
+        "status",
+        "priority",
+        "plan",
+        "merge",
+        "decision",
+        "timings",
+        "reply_message",
+        "handed_off",
+        "attempts",
+        "error",
+        "started_at",
+        "finished_at",
+        "total_ms",
+    )
+    raw_id_fields = ("inbound_message", "conversation", "customer", "reply_message")
+
+
+@admin.register(AgentRun)
+class AgentRunAdmin(ReadOnlyTraceAdmin):
+    list_display = ("agent_name", "pipeline_run", "status", "latency_ms", "started_at")
+    list_filter = ("status", "agent_name")
+    list_select_related = ("pipeline_run",)
+    raw_id_fields = ("pipeline_run",)

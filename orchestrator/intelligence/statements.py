@@ -1,0 +1,491 @@
+"""What a customer's turn says that is worth remembering: its gist without the greetings,
+small talk, signatures and auto-replies; the problem it raises; the name they give; and the
+typed statements that replace an earlier value (an address, an appointment, a plan, a count).
+
+Values are kept as the customer wrote them ("June 23 at 11:15am"), because people and agents
+read them; pure functions, nothing here touches the graph.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from orchestrator.intelligence.spoken import rewrite_spoken
+
+MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december|"
+    "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
+)
+WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+TIME = r"\d{1,2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)"
+DATE = (
+    rf"(?:(?:{WEEKDAYS}),?\s+)?(?:(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{MONTHS})\b)"
+)
+SPEECH_FILLERS = re.compile(r"\b(?:um+|uh+|er+|like|you know|yeah|so|okay|ok)\b[,]?\s*", re.I)
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A typed thing the customer stated; a later statement with the same key replaces it."""
+
+    key: str
+    value: str
+
+
+# Sentences and what is not worth keeping -----------------------------------------------------
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+_GREETING = re.compile(
+    r"^(?:hi|hello|hey|hiya|dear|greetings|good (?:morning|afternoon|evening)|"
+    r"to whom it may concern)(?:\s+[\w'’]+){0,2}\s*[,.!:]?$",
+    re.I,
+)
+_CLOSING = re.compile(
+    r"^(?:thanks|thank you|thx|many thanks|with thanks|cheers|regards|best|kind regards|"
+    r"best regards|warm regards|sincerely|yours(?: truly| sincerely)?|all the best|"
+    r"take care|talk soon|speak soon)\b[\w\s!]{0,20}[,.!]?$",
+    re.I,
+)
+_BOILERPLATE = re.compile(
+    r"confidential|intended (?:only )?for|privileged|received this in error|disclaimer|"
+    r"strictly (?:forbidden|prohibited)|get outlook|sent from my|unsubscribe|"
+    r"virus|transmission cannot be guaranteed|error-free|prohibited|before printing|"
+    r"think before you print|this (?:e-?mail|message) (?:and any|may contain)",
+    re.I,
+)
+_AUTO_REPLY = re.compile(
+    r"out of (?:the )?office|limited (?:connectivity|access)|away (?:from|until)|"
+    r"(?:travelling|traveling|on leave|on holiday|on vacation) (?:with|until|and)|"
+    r"get back to you as soon as|automatic reply|auto-?reply|respond when i return",
+    re.I,
+)
+# A call that said nothing: the line broke up, the caller will ring back.
+_CALL_TROUBLE = re.compile(
+    r"line (?:is|was) bad|can you hear me|call (?:you )?back|bad (?:line|signal|connection)|"
+    r"breaking up|give me (?:one|a) (?:second|sec|minute)",
+    re.I,
+)
+_SIGNATURE_LINE = re.compile(
+    r"^(?:(?:cell|mobile|mob|tel|phone|fax|m|t)\s*[:.]|[\w .,&'-]+\|[\w .,&'-]+$)", re.I
+)
+# What a mail client writes above a quoted reply, if the quote itself was not recognised.
+_QUOTE_HEADER = re.compile(
+    r"^(?:>|on .{5,200} wrote:?$|(?:from|sent|to|subject|date|cc):\s|-{2,}\s*original message)",
+    re.I,
+)
+# Small talk about life outside the business: family, home, hobbies, the company's news.
+_SMALL_TALK = re.compile(
+    r"\b(?:kids?|youngest|eldest|toddler|son|daughter|sister|brother|mom|mum|dad|wife|"
+    r"husband|grand(?:ma|pa|mother|father|kids)|neighbou?rs?|dog|cat|puppy|kitten|"
+    r"garage|bathroom|renovat\w*|decorat\w*|garden(?:ing)?|barbecue|bbq|"
+    r"swimming|tennis|football|soccer|yoga|marathon|gym class|piano|guitar|"
+    r"holiday|vacation|wedding|birthday|anniversary|newsletter|volunteer\w*|food bank|"
+    r"recommended you|loyalty (?:programme|program|scheme)|survey|feedback|"
+    r"project management|weather|power cut|heatwave|snow|rain|traffic|"
+    r"new phone|old emails|dentist|hairdresser|book club|podcast|recipe|baking)\b",
+    re.I,
+)
+_PROBLEM = re.compile(
+    r"n't|\bnot\b|\bnever\b|\bno longer\b|\bstill\b|\bmissing\b|\blost\b|\blate\b|"
+    r"\bstolen\b|\bbroke(?:n)?\b|\bcrack\w*|\bshatter\w*|\bdamag\w*|\bwrong\b|\btwice\b|"
+    r"\bdouble\b|\bcharged\b|\bovercharg\w*|\brefund\w*|\bcrawl\w*|\bslow\b|\breboot\w*|"
+    r"\bswallow\w*|\bburst\b|\bleak\w*|\berror\w*|\bfail\w*|\bdeclin\w*|\bstopped\b|"
+    r"\bdead\b|\boutage\b|\bdown\b|\bdelay\w*|\bcancel\w*|\bduplicate\b|\bdisconnect\w*|"
+    r"\bdropp\w*|\bfault\w*|\bdefect\w*|\bbilled\b|\bno-show\b|\bsomeone else\b|\bstuck\b|"
+    r"\bflood\w*|\bbent\b|\bdent\w*|\bspill\w*|\bexpired\b|\blocked\b|\bblocked\b|\bdenied\b",
+    re.I,
+)
+_REQUEST = re.compile(
+    r"\b(?:please|pls|can you|could you|would you|i need|i want|i'd like|we need|kindly|"
+    r"put me down|book|schedule|send|ship|deliver|use|authori[sz]e|change|update|replace|"
+    r"switch|move|make it|confirm\w*|escalate)\b",
+    re.I,
+)
+
+
+def sentences(text: str) -> list[str]:
+    """Split a turn into sentences and lines, dropping empty pieces."""
+    return [piece.strip() for piece in _SENTENCE_END.split(text) if piece and piece.strip()]
+
+
+def is_boilerplate(sentence: str) -> bool:
+    """Greetings, sign-offs, signature lines, legal footers and auto-replies."""
+    stripped = sentence.strip(" -–—*_>")
+    return bool(
+        not stripped
+        or _GREETING.match(stripped)
+        or _CLOSING.match(stripped)
+        or _SIGNATURE_LINE.match(stripped)
+        or _BOILERPLATE.search(stripped)
+        or _AUTO_REPLY.search(stripped)
+        or _CALL_TROUBLE.search(stripped)
+        or _QUOTE_HEADER.match(sentence.strip())
+        or _looks_like_a_name_line(stripped)
+    )
+
+
+def is_small_talk(sentence: str) -> bool:
+    """Life outside the business, with nothing the business must act on: a small-talk word,
+    and no figure or service word that would make it about the customer's business.
+    """
+    return bool(_SMALL_TALK.search(sentence)) and not _SERVICE_WORD.search(sentence)
+
+
+_SERVICE_WORD = re.compile(
+    r"\d|\b(?:order|account|booking|claim|case|bill|invoice|workspace|policy|ticket|"
+    r"reference|appointment|delivery|refund|charge|payment|service)\b",
+    re.I,
+)
+
+
+def is_worth_keeping(sentence: str) -> bool:
+    """A sentence an agent should see: not boilerplate or small talk, and saying something."""
+    if is_boilerplate(sentence) or is_small_talk(sentence):
+        return False
+    words = sentence.split()
+    if len(words) <= 2 and not re.search(r"\d", sentence):
+        return False
+    return bool(_PROBLEM.search(sentence) or _REQUEST.search(sentence) or _has_content(sentence))
+
+
+def _has_content(sentence: str) -> bool:
+    """Numbers, references, dates, e-mail addresses or proper names."""
+    if re.search(r"\d|@", sentence) or re.search(rf"\b(?:{MONTHS})\b", sentence, re.I):
+        return True
+    body = sentence.split(" ", 1)[1] if " " in sentence else ""
+    return bool(re.search(r"\b[A-Z][a-z]+(?:\s+[A-Z0-9][\w-]*)+", body))
+
+
+def _looks_like_a_name_line(line: str) -> bool:
+    """A signature line that is only a name: "Uma Lachance", "Viktor"."""
+    words = line.rstrip(",.").split()
+    return 1 <= len(words) <= 3 and all(re.fullmatch(r"[A-Z][a-z'’-]+", w) for w in words)
+
+
+def gist(text: str, *, max_words: int = 60) -> str:
+    """The sentences of a turn worth keeping, in order, cut to `max_words`."""
+    kept: list[str] = []
+    used = 0
+    for sentence in sentences(text):
+        if not is_worth_keeping(sentence):
+            continue
+        words = sentence.split()
+        if used + len(words) > max_words:
+            words = words[: max(0, max_words - used)]
+        if words:
+            kept.append(" ".join(words))
+            used += len(words)
+        if used >= max_words:
+            break
+    return " ".join(kept)
+
+
+def issue(text: str, *, max_words: int = 30) -> str:
+    """The sentence of a turn that says what is wrong, or "" when none does."""
+    best, best_score = "", 0
+    for sentence in sentences(text):
+        if is_boilerplate(sentence) or is_small_talk(sentence):
+            continue
+        score = 3 * bool(_PROBLEM.search(sentence)) + bool(_REQUEST.search(sentence))
+        score -= 2 * (len(sentence.split()) <= 4)
+        if score > best_score:
+            best, best_score = sentence, score
+    return " ".join(best.split()[:max_words]) if best_score >= 2 else ""
+
+
+def is_filler(text: str) -> bool:
+    """A turn that says nothing of note: "ok", "battery dying", an auto-reply, small talk, a
+    call that broke up. A question or a follow-up is not filler: it resets the mood.
+    """
+    if gist(text) or "?" in text:
+        return False
+    pieces = sentences(text)
+    return len(text.split()) <= 6 or all(is_boilerplate(p) or is_small_talk(p) for p in pieces)
+
+
+# Names ----------------------------------------------------------------------------------------
+
+_SPOKEN_NAME = re.compile(r"\b(?P<name>[a-z]{2,}\s+[a-z]{2,})\s+here\b")
+_WRITTEN_NAME = re.compile(
+    r"\b(?:this is|my name is|it's|it is)\s+(?P<name>[A-Z][a-z'’-]+\s+[A-Z][a-z'’-]+)\b"
+    r"|\b(?P<here>[A-Z][a-z'’-]+\s+[A-Z][a-z'’-]+)\s+here\b"
+)
+_NOT_NAMES = {
+    "a",
+    "an",
+    "the",
+    "just",
+    "still",
+    "really",
+    "calling",
+    "writing",
+    "here",
+    "about",
+    "back",
+    "not",
+    "so",
+    "very",
+    "at",
+    "on",
+    "in",
+    "with",
+    "from",
+    "your",
+    "my",
+    "our",
+    "again",
+    "sorry",
+    "hi",
+    "hey",
+    "hello",
+    "there",
+    "all",
+    "good",
+    "fine",
+    "okay",
+    "ok",
+    "going",
+    "trying",
+    "getting",
+    "having",
+    "looking",
+    "waiting",
+    "following",
+    "checking",
+    "sure",
+    "glad",
+    "happy",
+    "one",
+    "more",
+    "detail",
+    "quick",
+    "thanks",
+    "thank",
+    "is",
+    "was",
+    "that",
+    "this",
+    "it",
+    "im",
+    "we",
+    "you",
+    "they",
+    "he",
+    "she",
+    "up",
+    "out",
+    "over",
+    "done",
+    "also",
+    "now",
+    "been",
+    "anyone",
+    "someone",
+    "nobody",
+    "everyone",
+    "customer",
+    "member",
+    "owner",
+    "details",
+}
+
+
+def stated_name(text: str, *, spoken: bool = False) -> str:
+    """The full name a customer gives ("this is Uma Wexler", "viktor fairbanks here"), or the
+    name line under an e-mail's sign-off; "" when they give none. Written names must be
+    capitalised; transcripts are lower case, so only "<first> <last> here" counts there.
+    """
+    if spoken:
+        for match in _SPOKEN_NAME.finditer(SPEECH_FILLERS.sub("", text.lower())):
+            words = match.group("name").split()
+            if not any(w in _NOT_NAMES for w in words):
+                return " ".join(w.capitalize() for w in words)
+        return ""
+    for match in _WRITTEN_NAME.finditer(text):
+        words = (match.group("name") or match.group("here")).split()
+        if not any(w.lower() in _NOT_NAMES for w in words):
+            return " ".join(words)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for previous, line in zip(lines, lines[1:], strict=False):
+        words = line.rstrip(",.").split()
+        if _CLOSING.match(previous) and len(words) >= 2 and _looks_like_a_name_line(line):
+            return " ".join(words[:3])
+    return ""
+
+
+# Typed statements ----------------------------------------------------------------------------
+
+_UNIT = re.compile(r"\b(?:apt|apartment|unit|suite|flat|ste)\.?\s*#?\s*\d+[a-z]?\b", re.I)
+_APPOINTMENT = re.compile(rf"\b(?P<span>{DATE}(?:,?\s+(?:at\s+)?{TIME})?)", re.I)
+_UNTIL = re.compile(r"\b(?:until|till|til|through|thru)\s*$", re.I)
+_PLAN = re.compile(
+    r"\b(?:plan|tier|package|subscription)\s+(?:is|says|was|=|:)?\s*(?:now\s+)?(?:the\s+)?"
+    r"(?P<a>[A-Z][\w+]*(?:\s+[A-Z0-9][\w+]*){0,2})"
+    r"|\b(?:upgraded|downgraded|switched|moved|changed|upgrade|downgrade|switch|move)\s+"
+    r"(?:us\s+|me\s+|my plan\s+|our plan\s+|the plan\s+)?(?:up\s+|down\s+|over\s+)?"
+    r"to\s+(?:the\s+)?"
+    r"(?P<b>[A-Z][\w+]*(?:\s+[A-Z0-9][\w+]*){0,2})"
+    r"|\bon (?:the\s+)?(?P<c>[A-Z][\w+]*(?:\s+[A-Z0-9][\w+]*){0,2}) (?:plan|tier|package)\b"
+)
+_SPOKEN_PLAN = re.compile(r"\bplan (?:says|is) (?:the )?(?P<plan>[a-z0-9]+(?: [a-z0-9]+)?)\b")
+_QUANTITY = re.compile(
+    r"\b(?P<n>\d{1,5})\s+(?P<unit>seats|licen[cs]es|users|lines|guests|rooms|boxes|bags|"
+    r"people|tickets|devices|nights|members|employees|pallets|crates|passengers|adults|"
+    r"children|kids|pets|cars|vehicles|phones|sims|connections|desks|beds|tables|covers|"
+    r"portions|meals|items|parcels|packages|hours|sessions|classes|lessons)\b",
+    re.I,
+)
+_ID_TOKEN = r"(?=[A-Z0-9-]*\d)[A-Z0-9][A-Z0-9-]{4,}"  # noqa: S105 - a pattern, not a secret
+_MEMBER_ID = re.compile(
+    r"\b(?:member(?:ship)?|insurance|insurer|policy|subscriber|policyholder)\b"
+    r"[\w\s,'’]{0,25}?\b(?:id|number|no|#)\b(?:[\w\s,'’]{0,15}?(?:\bis\b|\bit's\b|:|=))?\s*"
+    rf"(?:now\s+)?(?P<id>{_ID_TOKEN})\b"
+    r"|\b(?:switched|changed|new)\s+(?:insurance|insurer|policy|membership|member)\b"
+    rf"[\w\s,]{{0,12}}?\b(?:id|number)\b\s*(?:is|:|-)?\s*(?P<id2>{_ID_TOKEN})\b",
+    re.I,
+)
+_VENDOR_WRITTEN = re.compile(
+    r"\b[Aa]uthori[sz]e\s+(?P<a>[A-Z][\w&'’-]*(?:\s+[A-Z&][\w&'’-]*){0,3})"
+    r"|\b(?:go|went|going)\s+with\s+(?P<c>[A-Z][\w&'’-]*(?:\s+[A-Z&][\w&'’-]*){0,3})\s+for\b"
+)
+_VENDOR_SPOKEN = re.compile(
+    r"\b(?:shop|garage|body shop|repairer|repair shop|contractor|company|vendor|mechanic|"
+    r"installer|plumber|builder|workshop)\s+(?:i|we)\s+(?:picked|chose|chosen|selected|want|"
+    r"prefer|went with|use)\s+(?:is|was)?\s*(?P<b>[a-z][\w&'’-]*(?:\s+[a-z&][\w&'’-]*){0,2})",
+    re.I,
+)
+_CONTACT_TIME = re.compile(
+    r"\b(?:call|ring|phone|reach|contact|text)\s+(?:me|us)\b[^.!?]{0,30}?"
+    r"(?P<when>between\s+\d{1,2}(?::\d{2})?\s*(?:am|pm)?\s+and\s+\d{1,2}(?::\d{2})?\s*(?:am|pm)"
+    rf"|(?:after|before)\s+{TIME}"
+    rf"|(?:on\s+)?(?:(?:{WEEKDAYS})s?|weekdays|weekends?)(?:\s+(?:mornings?|afternoons?|evenings?))?"
+    r"|in the (?:morning|afternoon|evening)s?|(?:mornings|afternoons|evenings))",
+    re.I,
+)
+_NEW_REFERENCE = re.compile(
+    r"\bnew\s+(?:booking\s+|order\s+|case\s+|claim\s+|account\s+|confirmation\s+|reservation\s+)?"
+    r"(?:reference|ref|number|code|confirmation|locator)(?:\s+number|\s+code)?\s*(?:is|:|-)?\s*"
+    rf"(?P<ref>{_ID_TOKEN})\b"
+    r"|\b(?:rebooked|reissued|replaced)\b[^.!?]{0,40}?\b(?:reference|ref|code|number)\s*"
+    rf"(?:is|:|-)?\s*(?P<ref2>{_ID_TOKEN})\b",
+    re.I,
+)
+
+
+def typed_statements(text: str) -> list[Statement]:
+    """Typed, replaceable statements in a turn, skipping sign-offs, footers and auto-replies."""
+    found: list[Statement] = []
+    for sentence in sentences(text):
+        if is_boilerplate(sentence) or is_small_talk(sentence):
+            continue
+        spoken = rewrite_spoken(SPEECH_FILLERS.sub("", sentence)).text
+        found.extend(_statements_in(spoken))
+    return found
+
+
+def _statements_in(sentence: str) -> list[Statement]:
+    found: list[Statement] = []
+    found.extend(Statement("unit", _tidy_unit(m.group(0))) for m in _UNIT.finditer(sentence))
+    for match in _APPOINTMENT.finditer(sentence):
+        until = bool(_UNTIL.search(sentence[: match.start()]))
+        has_time = bool(re.search(TIME, match.group("span"), re.I))
+        if until or has_time:
+            key = "until" if until else "appointment"
+            found.append(Statement(key, match.group("span").strip(" ,")))
+    if sentence == sentence.lower():
+        found.extend(
+            Statement("plan", _title(m.group("plan"))) for m in _SPOKEN_PLAN.finditer(sentence)
+        )
+    for match in _PLAN.finditer(sentence):
+        name = match.group("a") or match.group("b") or match.group("c")
+        if name and not re.match(rf"(?:{MONTHS}|{WEEKDAYS})\b", name, re.I):
+            found.append(Statement("plan", name.strip()))
+    found.extend(
+        Statement(f"number of {m.group('unit').lower()}", f"{m.group('n')} {m.group('unit')}")
+        for m in _QUANTITY.finditer(sentence)
+    )
+    found.extend(
+        Statement("member id", (match.group("id") or match.group("id2")).upper())
+        for match in _MEMBER_ID.finditer(sentence)
+    )
+    found.extend(
+        Statement("chosen vendor", m.group("a") or m.group("c"))
+        for m in _VENDOR_WRITTEN.finditer(sentence)
+    )
+    found.extend(
+        Statement("chosen vendor", _title(m.group("b"))) for m in _VENDOR_SPOKEN.finditer(sentence)
+    )
+    found.extend(
+        Statement("contact time", match.group("when").strip())
+        for match in _CONTACT_TIME.finditer(sentence)
+    )
+    return found
+
+
+def new_reference(text: str) -> str:
+    """A replacement reference the customer was given ("the new reference is R478RW")."""
+    match = _NEW_REFERENCE.search(text)
+    if match is None:
+        return ""
+    return (match.group("ref") or match.group("ref2")).upper()
+
+
+def canonical_key(text: str) -> str:
+    """A reference or transcript reduced to upper-case letters and digits, spoken numbers
+    written out: "m z a six h f" and "MZA6HF", "maple garden 86" and "maple-garden-86" meet.
+    """
+    spoken = rewrite_spoken(SPEECH_FILLERS.sub(" ", text)).text
+    return re.sub(r"[^A-Z0-9]", "", spoken.upper())
+
+
+def _tidy_unit(raw: str) -> str:
+    label, _, number = raw.partition(" ")
+    number = number.strip() or re.sub(r"^\D+", "", raw)
+    label = re.match(r"[A-Za-z]+", raw).group(0) if re.match(r"[A-Za-z]+", raw) else label
+    return f"{label[:1].upper()}{label[1:].lower()} {number.upper().lstrip('#').strip()}"
+
+
+def _title(name: str) -> str:
+    return " ".join(w if w[:1].isupper() else w[:1].upper() + w[1:] for w in name.split())
+
+
+@dataclass(frozen=True)
+class Remembered:
+    """Everything worth remembering from one customer turn."""
+
+    gist: str
+    is_filler: bool
+    statements: tuple[Statement, ...]
+    issue: str
+    name: str
+    new_reference: str
+    spoken_keys: tuple[str, ...]
+
+
+def remember(text: str, *, channel: str) -> Remembered:
+    """Read one turn for the memory: its gist, typed statements, issue, name and keys."""
+    spoken = channel == "voice"
+    return Remembered(
+        gist=gist(text),
+        is_filler=is_filler(text),
+        statements=tuple(dict.fromkeys(typed_statements(text))),
+        issue=issue(text),
+        name=stated_name(text, spoken=spoken),
+        new_reference=new_reference(text),
+        spoken_keys=spoken_key_candidates(text) if spoken else (),
+    )
+
+
+def spoken_key_candidates(text: str, *, longest: int = 8) -> tuple[str, ...]:
+    """Every run of up to `longest` consecutive words of a transcript, as a canonical key:
+    one of them is "MZA6HF" when the caller spelled "m z a six h f".
+    """
+    words = re.findall(r"[A-Z0-9]+", rewrite_spoken(SPEECH_FILLERS.sub(" ", text)).text.upper())
+    keys = {
+        "".join(words[start:end])
+        for start in range(len(words))
+        for end in range(start + 1, min(len(words), start + longest) + 1)
+    }
+    return tuple(sorted(key for key in keys if 5 <= len(key) <= 24 and re.search(r"\d", key)))

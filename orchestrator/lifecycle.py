@@ -1,0 +1,229 @@
+"""The conversation lifecycle: active, inactive after a quiet period, closed after a longer one
+(per channel, in settings). Going quiet writes the conversation's summary and reconciles what
+it taught into facts, so memory never waits for a person to close a ticket.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from channels_app.publisher import SUPERVISORS, conversation_group, publish
+from memory.actors import AgentActor, Partition
+from memory.models import Conversation, Fact, Message
+from memory.selectors import context_read
+from memory.services import conversation_go_quiet, fact_assert
+from orchestrator.agents.entities import fact_statements
+from orchestrator.intelligence.api import extract_entities
+from orchestrator.models import PipelineRun
+
+SUMMARIZER = AgentActor(
+    name="summarizer",
+    scopes=frozenset({Partition.MESSAGES, Partition.BUSINESS, Partition.EMOTION}),
+)
+SUMMARY_TURNS = 200
+
+
+def conversations_due(*, now: dt.datetime | None = None) -> list[tuple[int, str]]:
+    """(conversation id, new status) for each conversation due to go inactive or close."""
+    now = now or timezone.now()
+    closing = Q()
+    resting = Q()
+    for channel, minutes in settings.CONVERSATION_CLOSE_AFTER_MINUTES.items():
+        closing |= Q(channel=channel, last_message_at__lt=now - dt.timedelta(minutes=minutes))
+    for channel, minutes in settings.CONVERSATION_INACTIVE_AFTER_MINUTES.items():
+        resting |= Q(channel=channel, last_message_at__lt=now - dt.timedelta(minutes=minutes))
+    open_ones = Conversation.objects.exclude(status=Conversation.Status.CLOSED)
+    to_close = list(open_ones.filter(closing).values_list("pk", flat=True)) if closing else []
+    to_rest = (
+        list(
+            open_ones.filter(resting, status=Conversation.Status.ACTIVE)
+            .exclude(pk__in=to_close)
+            .values_list("pk", flat=True)
+        )
+        if resting
+        else []
+    )
+    return [(pk, Conversation.Status.CLOSED) for pk in to_close] + [
+        (pk, Conversation.Status.INACTIVE) for pk in to_rest
+    ]
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """What a conversation taught, against what was known before it started."""
+
+    new: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    confirmed: tuple[str, ...] = ()
+    contradicted: tuple[str, ...] = ()
+    conflicts: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "new": list(self.new),
+            "updated": list(self.updated),
+            "confirmed": list(self.confirmed),
+            "contradicted": list(self.contradicted),
+            "conflicts": self.conflicts,
+        }
+
+
+@dataclass(frozen=True)
+class WrapUp:
+    conversation: Conversation
+    status: str
+    summary: str
+    reconciled: Reconciled = field(default_factory=Reconciled)
+
+
+def conversation_wrap_up(*, conversation_id: int, status: str) -> WrapUp:
+    """Summarise the conversation, reconcile its statements into facts, and mark it
+    inactive or closed (safe to repeat: a closed conversation stays as it was)."""
+    conversation = Conversation.objects.get(pk=conversation_id)
+    if conversation.status == Conversation.Status.CLOSED:
+        return WrapUp(
+            conversation=conversation, status=conversation.status, summary=conversation.summary
+        )
+    pack = context_read(
+        actor=SUMMARIZER,
+        customer=conversation.customer_id,
+        partitions=SUMMARIZER.scopes,
+        purpose=f"summarise {conversation.channel} conversation #{conversation.pk} going {status}",
+        correlation_id=f"conversation:{conversation.pk}",
+        recent_turns=SUMMARY_TURNS,
+    )
+    reconciled = _facts_reconcile(
+        conversation=conversation, version=pack.versions.get(Partition.BUSINESS.value)
+    )
+    summary = _summary(conversation=conversation, pack=pack, reconciled=reconciled)
+    quiet = conversation_go_quiet(
+        conversation=conversation,
+        status=status,
+        summary=summary,
+        metadata={"reconciled": reconciled.to_json()},
+    )
+    publish(
+        "conversation.status",
+        {"conversation_id": quiet.pk, "status": quiet.status, "summary": summary},
+        groups=(SUPERVISORS, conversation_group(quiet.pk)),
+    )
+    return WrapUp(conversation=quiet, status=quiet.status, summary=summary, reconciled=reconciled)
+
+
+def _facts_reconcile(*, conversation: Conversation, version: int | None) -> Reconciled:
+    """State again, in order, what the customer said in this conversation, and sort each key
+    by what was current when the conversation started: new, updated, confirmed, or
+    contradicted (a newer value, stated elsewhere since, stands)."""
+    inbound = list(
+        Message.objects.filter(
+            conversation=conversation, direction=Message.Direction.INBOUND
+        ).order_by("sent_at", "pk")
+    )
+    last_said: dict[str, tuple[str, float, Message]] = {}
+    for message in inbound:
+        for key, value, confidence in fact_statements(
+            extract_entities(message.text, at=message.sent_at)
+        ):
+            last_said[key] = (value, confidence, message)
+    if not last_said:
+        return Reconciled()
+    before = _values_at(conversation=conversation, keys=list(last_said))
+    sorted_keys: dict[str, list[str]] = {
+        "new": [],
+        "updated": [],
+        "confirmed": [],
+        "contradicted": [],
+    }
+    conflicts = 0
+    for key, (value, confidence, message) in last_said.items():
+        fact = fact_assert(
+            customer=conversation.customer,
+            key=key,
+            value=value,
+            asserted_by=Fact.AssertedBy.AGENT,
+            asserted_by_agent=SUMMARIZER.name,
+            confidence=confidence,
+            source_message=message,
+            expected_version=version,
+        )
+        stands = fact.is_current and fact.value.casefold() == value.casefold()
+        label = f"{key}={value}"
+        if not stands:
+            conflicts += 1
+            current = fact if fact.is_current else _current(conversation=conversation, key=key)
+            now = f" (now {current.value})" if current is not None else ""
+            sorted_keys["contradicted"].append(f"{label}{now}")
+        elif key not in before:
+            sorted_keys["new"].append(label)
+        elif before[key].casefold() == value.casefold():
+            sorted_keys["confirmed"].append(label)
+        else:
+            sorted_keys["updated"].append(f"{key}: {before[key]} -> {value}")
+    return Reconciled(
+        new=tuple(sorted_keys["new"]),
+        updated=tuple(sorted_keys["updated"]),
+        confirmed=tuple(sorted_keys["confirmed"]),
+        contradicted=tuple(sorted_keys["contradicted"]),
+        conflicts=conflicts,
+    )
+
+
+def _current(*, conversation: Conversation, key: str) -> Fact | None:
+    return Fact.objects.filter(
+        customer_id=conversation.customer_id, case__isnull=True, key=key, valid_until__isnull=True
+    ).first()
+
+
+def _values_at(*, conversation: Conversation, keys: list[str]) -> dict[str, str]:
+    """The customer's own fact values current when the conversation started (one query)."""
+    start = conversation.started_at
+    rows = Fact.objects.filter(
+        customer_id=conversation.customer_id, case__isnull=True, key__in=keys, valid_from__lt=start
+    ).filter(Q(valid_until__isnull=True) | Q(valid_until__gte=start))
+    return {fact.key: fact.value for fact in rows}
+
+
+def _summary(*, conversation: Conversation, pack: Any, reconciled: Reconciled) -> str:
+    turns = [t for t in pack.turns if t.conversation_id == conversation.pk]
+    said = [t for t in turns if t.direction == Message.Direction.INBOUND]
+    intents = list(
+        dict.fromkeys(
+            intent
+            for intent in PipelineRun.objects.filter(conversation=conversation)
+            .order_by("pk")
+            .values_list("decision__intent", flat=True)
+            if intent
+        )
+    )
+    lines = [
+        f"{conversation.get_channel_display()} conversation: {len(said)} customer turn(s),"
+        f" {len(turns) - len(said)} answer(s), {conversation.started_at:%Y-%m-%d %H:%M}"
+        f" to {conversation.last_message_at:%Y-%m-%d %H:%M}."
+    ]
+    if intents:
+        lines.append("Asked about: " + ", ".join(intents) + ".")
+    if pack.open_cases:
+        lines.append(
+            "Open: "
+            + "; ".join(f"{c.kind} {c.reference} {c.status}" for c in pack.open_cases)
+            + "."
+        )
+    for label, items in (
+        ("Learned", reconciled.new),
+        ("Updated", reconciled.updated),
+        ("Confirmed", reconciled.confirmed),
+        ("Contradicted by newer", reconciled.contradicted),
+    ):
+        if items:
+            lines.append(f"{label}: " + "; ".join(items) + ".")
+    if pack.emotion is not None:
+        lines.append(f"Mood: {pack.emotion.label}, {pack.emotion.direction}.")
+    if conversation.mode in Conversation.HUMAN_MODES:
+        lines.append("With a person.")
+    return "\n".join(lines)

@@ -14,15 +14,19 @@ from orchestrator.intelligence.features import Recipe, with_available_embeddings
 
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
 
-# Chosen by 4-fold cross-validation on the airline tweets' training rows (never the test rows):
-# balanced class weights lift macro-F1, because angry customers outnumber happy ones.
+# Chosen by 4-fold stratified cross-validation on the airline tweets' training rows (never the
+# test rows), macro-F1: digits as 0 and negation-marked words with C=1 0.7693, against 0.7634
+# for the plain recipe at C=5 (C=0.5: 0.7658, C=2: 0.7675). Balanced class weights lift
+# macro-F1, because angry customers outnumber happy ones.
 SENTIMENT_RECIPE = Recipe(
     name="sentiment",
     model="logistic",
-    regularisation=5.0,
+    regularisation=1.0,
     char_ngrams=(2, 5),
     char_min_df=2,
     balanced=True,
+    numbers_as_zero=True,
+    negation=True,
 )
 
 

@@ -36,6 +36,7 @@ class InboundEmail:
     date: str = ""
     spam_score: str = ""
     attachments: tuple[dict[str, str], ...] = field(default=())
+    sign_off: str = ""
 
     def metadata(self) -> dict[str, Any]:
         """What is kept beside the text: threading headers, spam score, attachment names."""
@@ -55,6 +56,8 @@ class InboundEmail:
             found["spam_score"] = self.spam_score
         if self.attachments:
             found["attachments"] = list(self.attachments)
+        if self.sign_off:
+            found["sign_off"] = self.sign_off
         return found
 
 
@@ -159,6 +162,7 @@ def _assemble(
     in_reply_to = _message_ids(str(headers.get("In-Reply-To", "")))
     references = tuple(_message_id_list(str(headers.get("References", ""))))
     date = str(headers.get("Date", ""))
+    new_text = reply_new_part(raw_text) or raw_text
     return InboundEmail(
         message_id=message_id or _stand_in_message_id(sender, date, subject, raw_text),
         sender=sender,
@@ -166,7 +170,8 @@ def _assemble(
         recipient=recipients[0] if recipients else "",
         subject=subject.strip(),
         raw_text=raw_text,
-        new_text=reply_new_part(raw_text) or raw_text,
+        new_text=new_text,
+        sign_off=reply_sign_off(raw_text, new_text=new_text),
         in_reply_to=in_reply_to,
         references=references,
         date=date,
@@ -300,6 +305,17 @@ def reply_new_part(text: str) -> str:
     lines = [line for line in lines if not line.lstrip().startswith(">")]
     lines = _before_signature(lines)
     return "\n".join(lines).strip()
+
+
+def reply_sign_off(text: str, *, new_text: str) -> str:
+    """The sender's own sign-off under the new part (name, title, phone), without the quoted
+    history, where the business's own addresses would be: who they say they are.
+    """
+    lines = _before_quoted_history(text.replace("\r\n", "\n").split("\n"))
+    own = "\n".join(line for line in lines if not line.lstrip().startswith(">")).strip()
+    if not new_text or not own.startswith(new_text):
+        return ""
+    return own[len(new_text) :].strip()[:1000]
 
 
 def _before_quoted_history(lines: list[str]) -> list[str]:

@@ -135,9 +135,10 @@ class ContextPack:
         if said:
             lines.append("Customer said, newest first:")
             for turn in said:
-                words = _one_line(turn.gist or turn.text).split()
+                # Without a gist the turn had nothing specific: its opening words will do.
+                words = _one_line(turn.gist).split()[:40] or _one_line(turn.text).split()[:15]
                 if words:
-                    lines.append(f"[{turn.sent_at:%m-%d} {turn.channel}] {' '.join(words[:40])}")
+                    lines.append(f"[{turn.sent_at:%m-%d} {turn.channel}] {' '.join(words)}")
         last_reply = next((t for t in self.turns if t.direction == "outbound"), None)
         if last_reply is not None:
             lines.append(f"Last reply ({last_reply.author}): {_one_line(last_reply.text)}")
@@ -188,9 +189,14 @@ def _fact_rank(fact: FactView) -> tuple[int, str]:
 
 
 def _mask(line: str, superseded: tuple[str, ...]) -> str:
-    """Replace values the customer has since replaced, so they are not read as current."""
+    """Replace values the customer has since replaced, so they are not read as current.
+
+    Only specific values are masked (with a figure, or of two words or more): masking a
+    replaced "email" preference would blank the word wherever it appears.
+    """
     for value in superseded:
-        if value and value.casefold() in line.casefold():
+        specific = any(ch.isdigit() for ch in value) or len(value.split()) >= 2
+        if specific and value.casefold() in line.casefold():
             line = re.sub(re.escape(value), "(since replaced)", line, flags=re.IGNORECASE)
     return line
 

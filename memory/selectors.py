@@ -249,11 +249,12 @@ def _business(
 
 
 def emotion_trend(customer: Customer) -> EmotionView | None:
-    """The customer's mood: their latest readings, the newest weighing most.
+    """The customer's mood: how their latest real turn reads, and where it is heading.
 
-    A reading `k` places back counts 0.5 ** (k / half_life). Turns that said nothing ("ok",
-    an auto-reply, a dropped call) are left out: they neither calm nor anger anyone, so the
-    mood stays what the last real turn made it.
+    Turns that said nothing and felt nothing ("ok", an auto-reply, a dropped call) are left
+    out, so the mood stays what the last real turn made it. The score weighs recent readings
+    most (a reading `k` places back counts 0.5 ** (k / half_life)); the direction compares
+    the newer half of the window with the older one.
     """
     readings = [
         reading
@@ -261,21 +262,22 @@ def emotion_trend(customer: Customer) -> EmotionView | None:
         .select_related("message")
         .only("read_at", "label", "score", "message__is_filler")
         .order_by("-read_at", "-pk")[: settings.RAPPORT_EMOTION_WINDOW]
-        if not reading.message.is_filler
+        if not (reading.message.is_filler and reading.label == SentimentReading.Label.NEUTRAL)
     ]
     if not readings:
         return None
     half_life = settings.RAPPORT_EMOTION_HALF_LIFE
     weights = [math.pow(0.5, rank / half_life) for rank in range(len(readings))]
     score = sum(w * r.score for w, r in zip(weights, readings, strict=True)) / sum(weights)
-    label = "positive" if score > 0.25 else "negative" if score < -0.25 else "neutral"
     newer, older = readings[: len(readings) // 2 or 1], readings[len(readings) // 2 :]
     shift = _mean(r.score for r in newer) - _mean(r.score for r in older or newer)
     direction = "improving" if shift > 0.2 else "worsening" if shift < -0.2 else "steady"
     points = tuple(
         SentimentPoint(at=r.read_at, label=r.label, score=r.score) for r in reversed(readings)
     )
-    return EmotionView(label=label, score=round(score, 3), direction=direction, points=points)
+    return EmotionView(
+        label=readings[0].label, score=round(score, 3), direction=direction, points=points
+    )
 
 
 def _mean(values: Iterable[float]) -> float:

@@ -18,8 +18,7 @@ from memory.actors import AgentActor, Partition
 from memory.models import Conversation, Fact, Message
 from memory.selectors import context_read
 from memory.services import conversation_go_quiet, fact_assert
-from orchestrator.agents.entities import fact_statements
-from orchestrator.intelligence.api import extract_entities
+from orchestrator.agents.entities import stated_facts
 from orchestrator.models import PipelineRun
 
 SUMMARIZER = AgentActor(
@@ -127,8 +126,8 @@ def _facts_reconcile(*, conversation: Conversation, version: int | None) -> Reco
     )
     last_said: dict[str, tuple[str, float, Message]] = {}
     for message in inbound:
-        for key, value, confidence in fact_statements(
-            extract_entities(message.text, at=message.sent_at)
+        for key, value, confidence in stated_facts(
+            message.text, at=message.sent_at, channel=message.channel
         ):
             last_said[key] = (value, confidence, message)
     if not last_said:

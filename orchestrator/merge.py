@@ -9,14 +9,15 @@ read stands. Every clash is recorded as a WriteConflict and listed in the merge 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import transaction
 
 from memory import services as memory_services
 from memory.identities import InvalidAddress
-from memory.models import Case, Fact, Identity, Message
+from memory.models import Case, Customer, Fact, Identity, Message
+from memory.selectors import cases_find_by_reference_keys
 from orchestrator.agents.base import ProposedWrite, WriteKind
 
 logger = logging.getLogger(__name__)
@@ -46,14 +47,21 @@ class MergeResult:
         }
 
 
-# Cases first (facts may be filed on them), then identities and facts, then status changes.
+# Kept as first stated; a later statement does not replace them.
+FIRST_STATEMENT_KEYS = frozenset({"issue"})
+
+# Who the customer is first (evidence may fold a stranger record into a known one), then
+# cases (facts may be filed on them), then what the turn said, then status changes.
 _ORDER = {
-    WriteKind.CASE_OPEN: 0,
-    WriteKind.SENTIMENT: 1,
-    WriteKind.IDENTITY: 2,
-    WriteKind.FACT: 3,
-    WriteKind.TAG: 3,
-    WriteKind.CASE_STATUS: 4,
+    WriteKind.LINK: 0,
+    WriteKind.IDENTITY: 1,
+    WriteKind.PROFILE: 2,
+    WriteKind.CASE_OPEN: 3,
+    WriteKind.SENTIMENT: 4,
+    WriteKind.GIST: 4,
+    WriteKind.FACT: 5,
+    WriteKind.TAG: 5,
+    WriteKind.CASE_STATUS: 6,
 }
 
 
@@ -72,10 +80,14 @@ def writes_apply(
     )
     cases: dict[str, Case] = {}
     with transaction.atomic():
+        customer_before = message.customer_id
         for agent, write in ordered:
             if write.kind not in may_write.get(agent, frozenset()):
                 refused.append({"agent": agent, "kind": write.kind.value, "key": write.key})
                 continue
+            if message.customer_id != customer_before:
+                # The turn now belongs to another record: the versions agents read are moot.
+                write = replace(write, based_on_version=None)
             outcome = _apply(agent=agent, write=write, message=message, cases=cases)
             entry = {"agent": agent, "kind": write.kind.value, "key": write.key, **outcome}
             (conflicts if outcome.get("conflict") else applied).append(entry)
@@ -110,6 +122,18 @@ def _apply(
         return {"value": reading.label}
     if write.kind == WriteKind.IDENTITY:
         return _identity_link(agent=agent, write=write, message=message)
+    if write.kind == WriteKind.LINK:
+        return _link_by_reference(agent=agent, write=write, message=message)
+    if write.kind == WriteKind.PROFILE:
+        if message.customer.display_name:
+            return {"value": write.value, "skipped": "name already known"}
+        memory_services.customer_update_profile(customer=message.customer, display_name=write.value)
+        return {"value": write.value}
+    if write.kind == WriteKind.GIST:
+        memory_services.message_set_gist(
+            message=message, gist=write.value, is_filler=bool(write.detail.get("is_filler"))
+        )
+        return {"value": write.value[:80]}
     if write.kind in (WriteKind.FACT, WriteKind.TAG):
         return _fact_assert(agent=agent, write=write, message=message, cases=cases)
     return _case_status(agent=agent, write=write, message=message)
@@ -127,6 +151,13 @@ def _fact_assert(
                 customer=message.customer, reference__iexact=write.case_reference
             ).first()
         )
+    if key in FIRST_STATEMENT_KEYS and (
+        described := Fact.objects.filter(
+            customer=message.customer, case=case, key=key, valid_until__isnull=True
+        ).first()
+    ):
+        # How the customer first described a problem stays: follow-ups are not new problems.
+        return {"value": value, "skipped": "already described", "fact_id": described.pk}
     fact = memory_services.fact_assert(
         customer=message.customer,
         case=case,
@@ -170,17 +201,62 @@ def _identity_link(*, agent: str, write: ProposedWrite, message: Message) -> dic
             source=f"stated in message #{message.pk}",
         )
     except memory_services.IdentityBelongsToAnotherCustomer as clash:
-        proposal = memory_services.merge_propose(
-            customer=message.customer,
-            other_customer=clash.identity.customer,
-            reason=(
-                f"customer stated {kind} {write.value} in message #{message.pk};"
-                f" it belongs to customer #{clash.identity.customer_id}"
+        return _one_person(
+            agent=agent,
+            message=message,
+            other=clash.identity.customer,
+            evidence=(
+                f"customer stated {kind} {write.value},"
+                f" held by customer #{clash.identity.customer_id}"
             ),
-            proposed_by=f"agent:{agent}",
-            evidence_message=message,
         )
-        return {"value": write.value, "merge_proposal": proposal.pk}
     except InvalidAddress:
         return {"value": write.value, "skipped": "not a usable address"}
     return {"value": identity.value}
+
+
+def _link_by_reference(*, agent: str, write: ProposedWrite, message: Message) -> dict[str, Any]:
+    """A reference the customer quoted (typed, or spelled out on a call) that another record
+    holds is evidence that both records are this customer.
+    """
+    keys = [str(key) for key in write.detail.get("keys", [])]
+    owners = {
+        case.customer_id: case
+        for case in cases_find_by_reference_keys(keys=keys)
+        if case.customer_id != message.customer_id
+    }
+    if not owners:
+        return {"value": "", "skipped": "no other record holds these references"}
+    if len(owners) > 1:
+        return {"value": "", "skipped": "the references belong to several customers"}
+    case = next(iter(owners.values()))
+    return _one_person(
+        agent=agent,
+        message=message,
+        other=Customer.objects.get(pk=case.customer_id),
+        evidence=(
+            f"customer quoted {case.kind} {case.reference}, held by customer #{case.customer_id}"
+        ),
+        stated_name=str(write.detail.get("name", "")),
+    )
+
+
+def _one_person(
+    *, agent: str, message: Message, other: Customer, evidence: str, stated_name: str = ""
+) -> dict[str, Any]:
+    """Act on evidence that the message's customer is `other` too, by memory's rule."""
+    before = message.customer_id
+    customer = memory_services.customer_link_evidence(
+        customer=message.customer,
+        other=other,
+        evidence=f"{evidence} (message #{message.pk})",
+        decided_by=f"agent:{agent}",
+        message=message,
+        stated_name=stated_name,
+    )
+    message.refresh_from_db(fields=["customer"])
+    if customer.pk != before:
+        return {"value": str(customer.pk), "merged_into": customer.pk}
+    if message.customer_id != before:
+        return {"value": str(message.customer_id), "merged_into": message.customer_id}
+    return {"value": str(other.pk), "merge_proposed_with": other.pk}

@@ -329,6 +329,7 @@ def _turn(message: Message) -> InboundTurn:
         channel=message.channel,
         text=message.text,
         sent_at=message.sent_at,
+        sign_off=str(message.channel_metadata.get("sign_off", "")),
     )
 
 
@@ -368,6 +369,8 @@ def _finish(*, run_id: int, results: list[AgentResult]) -> Reply | None:
         may_write={r.agent: frozenset(WriteKind(w) for w in r.may_write) for r in ok},
     )
     timings["merge"] = _ms(began)
+    # Evidence in the turn may have shown the sender to be a known customer: answer as them.
+    turn = _turn(inbound)
 
     step = time.perf_counter()
     decision = decide(run=run, turn=turn, findings=findings)

@@ -30,6 +30,9 @@ class WriteKind(StrEnum):
     PRIORITY = "priority"
     HANDOFF = "handoff"
     REPLY = "reply"
+    LINK = "link"
+    PROFILE = "profile"
+    GIST = "gist"
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class InboundTurn:
     channel: str
     text: str
     sent_at: dt.datetime
+    # An e-mail's sign-off (name, title, phone), cut from `text` but telling who wrote it.
+    sign_off: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "sent_at": self.sent_at.isoformat()}

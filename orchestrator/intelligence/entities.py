@@ -143,7 +143,37 @@ def _reference_matches(text: str) -> list[re.Match[str]]:
     return matches
 
 
+# Keys whose shape alone says what they are, whatever word comes before them: a prefix and a
+# number ("MV-30417", "HB-77120") or a workspace slug ("maple-garden-86").
+_SHAPED_REFERENCE = re.compile(
+    r"(?:\b(?P<word>[A-Za-z]{2,15})[\s:#]+)?"
+    r"\b(?P<ref>[A-Z]{1,5}-\d{4,10}|[a-z]{3,12}-[a-z]{3,12}-\d{1,4})\b"
+)
+_NOT_KINDS = frozenset(
+    {"about", "for", "the", "my", "our", "your", "is", "on", "re", "with", "number", "and", "to"}
+)
+
+
+def _shaped_references(rewritten: RewrittenText, known: list[Entity]) -> list[Entity]:
+    taken = {entity.value for entity in known}
+    found = []
+    for match in _SHAPED_REFERENCE.finditer(rewritten.text):
+        reference = match.group("ref").upper()
+        if reference in taken:
+            continue
+        word = (match.group("word") or "").lower()
+        kind = _reference_kind(word) or (word if word and word not in _NOT_KINDS else "reference")
+        found.append(_entity(rewritten, EntityKind.REFERENCE, kind, reference, match, "ref"))
+        taken.add(reference)
+    return found
+
+
 def _references(rewritten: RewrittenText) -> list[Entity]:
+    found = _keyword_references(rewritten)
+    return found + _shaped_references(rewritten, found)
+
+
+def _keyword_references(rewritten: RewrittenText) -> list[Entity]:
     found = []
     for match in _reference_matches(rewritten.text):
         kind = _reference_kind(match.group("word"))
@@ -180,7 +210,15 @@ def _emails(rewritten: RewrittenText) -> list[Entity]:
 def _phones(rewritten: RewrittenText) -> list[Entity]:
     found = []
     region = settings.RAPPORT_DEFAULT_PHONE_REGION
-    for match in phonenumbers.PhoneNumberMatcher(rewritten.text, region):
+    # Possible rather than valid: customers give numbers the numbering plan would not issue
+    # (test and fictional ranges), and those still identify them. Ten digits or more keeps
+    # short figures out.
+    matcher = phonenumbers.PhoneNumberMatcher(
+        rewritten.text, region, leniency=phonenumbers.Leniency.POSSIBLE
+    )
+    for match in matcher:
+        if sum(ch.isdigit() for ch in match.raw_string) < 10:
+            continue
         try:
             value = normalize_phone(match.raw_string, region=region)
         except InvalidAddress:
@@ -254,7 +292,9 @@ def _amounts(rewritten: RewrittenText) -> list[Entity]:
 
 STREET_SUFFIXES = (
     "street|str|st|stret|streeet|avenue|avenu|ave|av|road|rd|boulevard|blvd|lane|ln|drive|dr|"
-    "court|ct|way|place|pl|terrace|ter|circle|cir|highway|hwy|parkway|pkwy|square|sq"
+    "court|ct|way|place|pl|terrace|ter|circle|cir|highway|hwy|parkway|pkwy|square|sq|"
+    "crescent|cres|close|grove|gardens|mews|row|walk|trail|trl|loop|alley|pike|ridge|"
+    "heights|hill|view|path|crossing|xing|point|pt|green|rise|wharf|quay"
 )
 _ADDRESS = re.compile(
     r"\b(?P<address>\d{1,6}[a-z]?\s+(?:[nsew]\.?\s+)?(?:[a-z][a-z'.-]*\s+){0,3}?"

@@ -58,7 +58,8 @@ _BOILERPLATE = re.compile(
 _AUTO_REPLY = re.compile(
     r"out of (?:the )?office|limited (?:connectivity|access)|away (?:from|until)|"
     r"(?:travelling|traveling|on leave|on holiday|on vacation) (?:with|until|and)|"
-    r"get back to you as soon as|automatic reply|auto-?reply|respond when i return",
+    r"get back to you as soon as|automatic reply|auto-?reply|respond when i return|"
+    r"on my return|when i(?:'m| am) back|read (?:on|upon|after) my return",
     re.I,
 )
 # A call that said nothing: the line broke up, the caller will ring back.
@@ -84,7 +85,8 @@ _SMALL_TALK = re.compile(
     r"holiday|vacation|wedding|birthday|anniversary|newsletter|volunteer\w*|food bank|"
     r"recommended you|loyalty (?:programme|program|scheme)|survey|feedback|"
     r"project management|weather|power cut|heatwave|snow|rain|traffic|"
-    r"new phone|old emails|dentist|hairdresser|book club|podcast|recipe|baking)\b",
+    r"new phone|old emails|dentist|hairdresser|book club|podcast|recipe|baking|in-laws|"
+    r"laundry|my eyes|hold music)\b",
     re.I,
 )
 _PROBLEM = re.compile(
@@ -94,13 +96,15 @@ _PROBLEM = re.compile(
     r"\bswallow\w*|\bburst\b|\bleak\w*|\berror\w*|\bfail\w*|\bdeclin\w*|\bstopped\b|"
     r"\bdead\b|\boutage\b|\bdown\b|\bdelay\w*|\bcancel\w*|\bduplicate\b|\bdisconnect\w*|"
     r"\bdropp\w*|\bfault\w*|\bdefect\w*|\bbilled\b|\bno-show\b|\bsomeone else\b|\bstuck\b|"
-    r"\bflood\w*|\bbent\b|\bdent\w*|\bspill\w*|\bexpired\b|\blocked\b|\bblocked\b|\bdenied\b",
+    r"\bflood\w*|\bbent\b|\bdent\w*|\bspill\w*|\bexpired\b|\blocked\b|\bblocked\b|\bdenied\b|"
+    r"\bproblem\b|\bissue\b|\bcomplain\w*|\bshut-?off\b|\bnotice\b",
     re.I,
 )
 _REQUEST = re.compile(
     r"\b(?:please|pls|can you|could you|would you|i need|i want|i'd like|we need|kindly|"
     r"put me down|book|schedule|send|ship|deliver|use|authori[sz]e|change|update|replace|"
-    r"switch|move|make it|confirm\w*|escalate)\b",
+    r"switch|move|make it|confirm\w*|escalate|added|removed|booked|ordered|paid|returned|"
+    r"cancelled|canceled|upgraded|downgraded|switched|moved|changed)\b",
     re.I,
 )
 
@@ -182,14 +186,27 @@ def gist(text: str, *, max_words: int = 60) -> str:
     return " ".join(kept)
 
 
-def issue(text: str, *, max_words: int = 30) -> str:
-    """The sentence of a turn that says what is wrong, or "" when none does."""
+def issue(text: str, *, reference: str = "", max_words: int = 30) -> str:
+    """The sentence of a turn that says what is wrong, or "" when none does.
+
+    A problem word counts most; so does standing next to the sentence that names the case
+    (customers say what happened right around the order number), while a bare reference
+    ("Case number: X.") says nothing by itself.
+    """
+    pieces = sentences(text)
+    key = canonical_key(reference) if reference else ""
+    naming = {i for i, p in enumerate(pieces) if key and key in canonical_key(p)}
     best, best_score = "", 0
-    for sentence in sentences(text):
+    for index, sentence in enumerate(pieces):
         if is_boilerplate(sentence) or is_small_talk(sentence):
             continue
         score = 3 * bool(_PROBLEM.search(sentence)) + bool(_REQUEST.search(sentence))
-        score -= 2 * (len(sentence.split()) <= 4)
+        if naming & {index - 1, index, index + 1}:
+            score += 2
+        bare = len(sentence.split()) <= 5 or (
+            index in naming and len(sentence.split()) <= len(reference.split()) + 4
+        )
+        score -= 3 * bare
         if score > best_score:
             best, best_score = sentence, score
     return " ".join(best.split()[:max_words]) if best_score >= 2 else ""
@@ -207,7 +224,11 @@ def is_filler(text: str) -> bool:
 
 # Names ----------------------------------------------------------------------------------------
 
-_SPOKEN_NAME = re.compile(r"\b(?P<name>[a-z]{2,}\s+[a-z]{2,})\s+here\b")
+_SPOKEN_NAME = re.compile(
+    r"\b(?P<name>[a-z]{2,}\s+[a-z]{2,})\s+here\b"
+    r"|\b(?:my name is|this is|it's)\s+(?P<said>[a-z]{2,}\s+[a-z]{2,})"
+    r"(?=\s+(?:calling|here|from|on|using|about|and|speaking)\b)"
+)
 _WRITTEN_NAME = re.compile(
     r"\b(?:this is|my name is|it's|it is)\s+(?P<name>[A-Z][a-z'’-]+\s+[A-Z][a-z'’-]+)\b"
     r"|\b(?P<here>[A-Z][a-z'’-]+\s+[A-Z][a-z'’-]+)\s+here\b"
@@ -298,8 +319,8 @@ def stated_name(text: str, *, spoken: bool = False) -> str:
     capitalised; transcripts are lower case, so only "<first> <last> here" counts there.
     """
     if spoken:
-        for match in _SPOKEN_NAME.finditer(SPEECH_FILLERS.sub("", text.lower())):
-            words = match.group("name").split()
+        for match in _SPOKEN_NAME.finditer(_without_stutter(SPEECH_FILLERS.sub("", text.lower()))):
+            words = (match.group("name") or match.group("said")).split()
             if not any(w in _NOT_NAMES for w in words):
                 return " ".join(w.capitalize() for w in words)
         return ""
@@ -329,7 +350,16 @@ _PLAN = re.compile(
     r"(?P<b>[A-Z][\w+]*(?:\s+[A-Z0-9][\w+]*){0,2})"
     r"|\bon (?:the\s+)?(?P<c>[A-Z][\w+]*(?:\s+[A-Z0-9][\w+]*){0,2}) (?:plan|tier|package)\b"
 )
-_SPOKEN_PLAN = re.compile(r"\bplan (?:says|is) (?:the )?(?P<plan>[a-z0-9]+(?: [a-z0-9]+)?)\b")
+_SPOKEN_PLAN = re.compile(
+    r"\bplan (?:says|is) (?:the )?(?P<plan>[a-z0-9]+(?: [a-z0-9]+)?)\b"
+    r"|\bon (?:the )?(?P<on>[a-z0-9]+(?: [a-z0-9]+){0,2}) (?:plan|tier|package)\b"
+)
+_VENDOR_INSTEAD = re.compile(
+    r"\b(?:use|go with|switch to|pick|choose)\s+"
+    r"(?P<name>[A-Za-z][\w&'’-]*(?:\s+[A-Za-z&][\w&'’-]*){0,2})"
+    r"\s+instead\b",
+    re.I,
+)
 _QUANTITY = re.compile(
     r"\b(?P<n>\d{1,5})\s+(?P<unit>seats|licen[cs]es|users|lines|guests|rooms|boxes|bags|"
     r"people|tickets|devices|nights|members|employees|pallets|crates|passengers|adults|"
@@ -340,7 +370,8 @@ _QUANTITY = re.compile(
 _ID_TOKEN = r"(?=[A-Z0-9-]*\d)[A-Z0-9][A-Z0-9-]{4,}"  # noqa: S105 - a pattern, not a secret
 _MEMBER_ID = re.compile(
     r"\b(?:member(?:ship)?|insurance|insurer|policy|subscriber|policyholder)\b"
-    r"[\w\s,'’]{0,25}?\b(?:id|number|no|#)\b(?:[\w\s,'’]{0,15}?(?:\bis\b|\bit's\b|:|=))?\s*"
+    r"[\w\s,'’]{0,25}?\b(?:id|number|no|#)\b"
+    r"(?:[\w\s,'’]{0,15}?(?:\bis\b|\bit's\b|\bwith\b|\bto\b|:|=))?\s*"
     rf"(?:now\s+)?(?P<id>{_ID_TOKEN})\b"
     r"|\b(?:switched|changed|new)\s+(?:insurance|insurer|policy|membership|member)\b"
     rf"[\w\s,]{{0,12}}?\b(?:id|number)\b\s*(?:is|:|-)?\s*(?P<id2>{_ID_TOKEN})\b",
@@ -357,11 +388,13 @@ _VENDOR_SPOKEN = re.compile(
     re.I,
 )
 _CONTACT_TIME = re.compile(
-    r"\b(?:call|ring|phone|reach|contact|text)\s+(?:me|us)\b[^.!?]{0,30}?"
+    r"\b(?:(?:call|ring|phone|reach|contact|text)(?:\s+(?:me|us))?|take calls|taking calls|"
+    r"available|reachable)\b[^.!?]{0,30}?"
     r"(?P<when>between\s+\d{1,2}(?::\d{2})?\s*(?:am|pm)?\s+and\s+\d{1,2}(?::\d{2})?\s*(?:am|pm)"
     rf"|(?:after|before)\s+{TIME}"
-    rf"|(?:on\s+)?(?:(?:{WEEKDAYS})s?|weekdays|weekends?)(?:\s+(?:mornings?|afternoons?|evenings?))?"
-    r"|in the (?:morning|afternoon|evening)s?|(?:mornings|afternoons|evenings))",
+    rf"|(?:on\s+)?(?:(?:{WEEKDAYS})s?|weekdays?|weekends?)(?:\s+(?:mornings?|afternoons?|evenings?))?"
+    r"|in the (?:morning|afternoon|evening)s?|(?:mornings|afternoons|evenings)|lunch\s?times?"
+    r"|after work|before work)",
     re.I,
 )
 _NEW_REFERENCE = re.compile(
@@ -396,7 +429,8 @@ def _statements_in(sentence: str) -> list[Statement]:
             found.append(Statement(key, match.group("span").strip(" ,")))
     if sentence == sentence.lower():
         found.extend(
-            Statement("plan", _title(m.group("plan"))) for m in _SPOKEN_PLAN.finditer(sentence)
+            Statement("plan", _title(m.group("plan") or m.group("on")))
+            for m in _SPOKEN_PLAN.finditer(sentence)
         )
     for match in _PLAN.finditer(sentence):
         name = match.group("a") or match.group("b") or match.group("c")
@@ -416,6 +450,11 @@ def _statements_in(sentence: str) -> list[Statement]:
     )
     found.extend(
         Statement("chosen vendor", _title(m.group("b"))) for m in _VENDOR_SPOKEN.finditer(sentence)
+    )
+    found.extend(
+        Statement("chosen vendor", _title(m.group("name")))
+        for m in _VENDOR_INSTEAD.finditer(sentence)
+        if not re.match(r"(?:the|my|our|that|this|it|a|an)\b", m.group("name"), re.I)
     )
     found.extend(
         Statement("contact time", match.group("when").strip())
@@ -438,6 +477,11 @@ def canonical_key(text: str) -> str:
     """
     spoken = rewrite_spoken(SPEECH_FILLERS.sub(" ", text)).text
     return re.sub(r"[^A-Z0-9]", "", spoken.upper())
+
+
+def _without_stutter(text: str) -> str:
+    """ "i'm i'm on the phone" -> "i'm on the phone": transcripts repeat words."""
+    return re.sub(r"\b(\S+)(?:\s+\1\b)+", r"\1", text)
 
 
 def _tidy_unit(raw: str) -> str:

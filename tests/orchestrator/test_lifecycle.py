@@ -48,7 +48,7 @@ def test_sweep_makes_a_quiet_conversation_inactive_then_closed_with_summary_and_
     assert "Open: order 88123 open." in conversation.summary
     reconciled = conversation.channel_metadata["reconciled"]
     assert reconciled["updated"] == ["address: 1 Old Rd -> 9 Elm St"]
-    assert "preferred_contact_time=after 18:00" in reconciled["new"]
+    assert "contact time=after 6pm" in reconciled["new"]
 
     _age(conversation, 700)
     assert conversations_sweep.delay().get() == 1

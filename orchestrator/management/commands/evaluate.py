@@ -16,8 +16,9 @@ from orchestrator.intelligence.evaluation import (
     IntentEvaluator,
     SentimentEvaluator,
 )
+from orchestrator.recall import RecallEvaluator
 
-EVALUATORS: tuple[Evaluator, ...] = (IntentEvaluator(), SentimentEvaluator())
+EVALUATORS: tuple[Evaluator, ...] = (IntentEvaluator(), SentimentEvaluator(), RecallEvaluator())
 
 
 class Command(BaseCommand):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-websocket_urlpatterns: list[URLPattern | URLResolver] = []
+from channels_app.consumers import ConsoleConsumer
+
+websocket_urlpatterns: list[URLPattern | URLResolver] = [
+    path("ws/console/", ConsoleConsumer.as_asgi()),
+]

@@ -98,7 +98,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/accounts/login/"
-LOGIN_REDIRECT_URL = "/admin/"
+LOGIN_REDIRECT_URL = "/console/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 LANGUAGE_CODE = "en-us"
@@ -129,7 +129,9 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # redis-py 8 reads with a 5 s socket timeout by default, as long as the layer's
+            # blocking pop waits: every idle websocket would drop (django/channels_redis#422).
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
         }
     }
 else:
@@ -271,4 +273,47 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orchestrator.conversations_sweep",
         "schedule": float(os.environ.get("CONVERSATION_SWEEP_SECONDS", "300")),
     },
+}
+
+# Console (issue 6): how soon a person must answer a handed-off conversation, per channel, in
+# seconds; the first answer after a handoff, then each next one after the customer writes.
+SLA_FIRST_RESPONSE_SECONDS = env_per_channel(
+    "SLA_FIRST_RESPONSE_SECONDS", {"voice": 30, "chat": 60, "sms": 300, "email": 3600}
+)
+SLA_NEXT_RESPONSE_SECONDS = env_per_channel(
+    "SLA_NEXT_RESPONSE_SECONDS", {"voice": 30, "chat": 120, "sms": 600, "email": 14400}
+)
+CONSOLE_QUEUE_LIMIT = int(os.environ.get("CONSOLE_QUEUE_LIMIT", "50"))
+CELERY_BEAT_SCHEDULE["console-sla-sweep"] = {
+    "task": "console.sla_sweep",
+    "schedule": float(os.environ.get("SLA_SWEEP_SECONDS", "15")),
+}
+
+# Compliance and agent security (issue 7) ------------------------------------------------------
+# The audit chain's key: chain hashes are keyed so rewriting the trail needs more than SQL.
+# Empty: derived from SECRET_KEY (so rotating SECRET_KEY needs this set to the old derivation).
+RAPPORT_AUDIT_CHAIN_KEY = os.environ.get("RAPPORT_AUDIT_CHAIN_KEY", "")
+# Who watches agents' reads at the gate; empty turns the watch off.
+RAPPORT_ACCESS_WATCH = os.environ.get("RAPPORT_ACCESS_WATCH", "orchestrator.anomaly.watch_begin")
+# Where the watch keeps its sliding windows; empty: counted from the audit trail.
+RAPPORT_ANOMALY_REDIS_URL = os.environ.get("RAPPORT_ANOMALY_REDIS_URL", REDIS_URL)
+RAPPORT_ANOMALY_REFUSED_READS = int(os.environ.get("RAPPORT_ANOMALY_REFUSED_READS", "3"))
+RAPPORT_ANOMALY_REFUSED_SECONDS = int(os.environ.get("RAPPORT_ANOMALY_REFUSED_SECONDS", "600"))
+RAPPORT_ANOMALY_DISTINCT_CUSTOMERS = int(os.environ.get("RAPPORT_ANOMALY_DISTINCT_CUSTOMERS", "50"))
+RAPPORT_ANOMALY_CUSTOMERS_SECONDS = int(os.environ.get("RAPPORT_ANOMALY_CUSTOMERS_SECONDS", "300"))
+RAPPORT_ANOMALY_BURST_SECONDS = int(os.environ.get("RAPPORT_ANOMALY_BURST_SECONDS", "60"))
+RAPPORT_ANOMALY_BURST_MIN_READS = int(os.environ.get("RAPPORT_ANOMALY_BURST_MIN_READS", "300"))
+RAPPORT_ANOMALY_BURST_FACTOR = float(os.environ.get("RAPPORT_ANOMALY_BURST_FACTOR", "10"))
+RAPPORT_ANOMALY_BASELINE_SECONDS = int(os.environ.get("RAPPORT_ANOMALY_BASELINE_SECONDS", "3600"))
+# Configured agents must name the pipeline run (message:<id>, run:<id>) behind each read.
+RAPPORT_ANOMALY_REQUIRE_RUN = os.environ.get("RAPPORT_ANOMALY_REQUIRE_RUN", "1") == "1"
+# OpenTelemetry: none, console or otlp (then OTEL_EXPORTER_OTLP_ENDPOINT, e.g. http://otel:4318).
+OTEL_EXPORTER = os.environ.get("OTEL_EXPORTER", "none")
+OTEL_EXPORTER_OTLP_ENDPOINT = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+OTEL_SERVICE_NAME = os.environ.get("OTEL_SERVICE_NAME", "rapport")
+# Retention: days a message's words are kept, per channel (0 keeps them); purged nightly.
+RETENTION_DAYS = env_per_channel("RETENTION_DAYS", {"sms": 0, "voice": 0, "email": 0, "chat": 0})
+CELERY_BEAT_SCHEDULE["retention-apply"] = {
+    "task": "memory.retention_apply",
+    "schedule": float(os.environ.get("RETENTION_SWEEP_SECONDS", "86400")),
 }

@@ -7,17 +7,23 @@ each opening is an audited access, and a person sees only the partitions they ho
 
 from __future__ import annotations
 
+import csv
+import json
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 
-from memory import services
+from memory import gdpr, services
 from memory.actors import Partition, UserActor
 from memory.identities import InvalidAddress, normalize_email, normalize_phone
 from memory.models import (
+    AuditEntry,
     Case,
     Conversation,
     Customer,
@@ -147,8 +153,64 @@ class CustomerAdmin(ReadOnlyGraphAdmin):
     list_filter = (("merged_into", admin.EmptyFieldListFilter), "created_at")
     search_fields = ("display_name", "external_id", "identities__value", "cases__reference")
     search_help_text = "Name, phone (any format), e-mail, CRM id or case reference."
-    readonly_fields = ("display_name", "external_id", "merged_into", "created_at", "updated_at")
-    actions = ("merge_selected",)
+    readonly_fields = (
+        "display_name",
+        "external_id",
+        "merged_into",
+        "created_at",
+        "updated_at",
+        "erased_at",
+        "who_accessed",
+    )
+    actions = ("merge_selected", "export_selected", "erase_selected")
+
+    @admin.display(description="who accessed this customer")
+    def who_accessed(self, obj: Customer) -> str:
+        url = reverse("admin:memory_auditentry_changelist")
+        content_type = ContentType.objects.get_for_model(Customer)
+        return format_html(
+            '<a href="{}?content_type__id__exact={}&object_id={}">the access log</a>',
+            url,
+            content_type.pk,
+            obj.pk,
+        )
+
+    @admin.action(description="Export everything held about the selected customers (JSON)")
+    def export_selected(self, request: HttpRequest, queryset: QuerySet[Customer]) -> HttpResponse:
+        try:
+            dossiers = [
+                gdpr.customer_export(actor=UserActor(request.user), customer=customer)
+                for customer in queryset
+            ]
+        except ContextAccessRefused as refusal:
+            raise PermissionDenied(str(refusal)) from refusal
+        response = HttpResponse(
+            json.dumps(dossiers, indent=2, ensure_ascii=False), content_type="application/json"
+        )
+        response["Content-Disposition"] = 'attachment; filename="customer-export.json"'
+        return response
+
+    @admin.action(
+        description="Erase the selected customers' personal data (irreversible)",
+        permissions=["delete"],
+    )
+    def erase_selected(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
+        for customer in queryset:
+            gdpr.customer_erase(
+                customer=customer,
+                erased_by=UserActor(request.user).label,
+                reason="erasure requested in the admin",
+            )
+        self.message_user(request, f"Erased {queryset.count()} customer(s).", messages.WARNING)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Erasure, not deletion: the admin's delete is replaced by the erase action.
+        return obj is None and bool(request.user.has_perm("memory.delete_customer"))
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Customer]:
         return (
@@ -322,3 +384,119 @@ class IntentCorrectionAdmin(ReadOnlyGraphAdmin):
     list_display = ("id", "message", "predicted_intent", "corrected_intent", "corrected_by")
     list_filter = ("corrected_intent",)
     list_select_related = ("message", "corrected_by")
+
+
+# Compliance: the access log ---------------------------------------------------------------------
+
+if admin.site.is_registered(AuditEntry):
+    # auditlog registers its own LogEntryAdmin for the swapped model (jazzband/django-auditlog#812).
+    admin.site.unregister(AuditEntry)
+
+ACCESS_LOG_COLUMNS = (
+    "timestamp",
+    "seq",
+    "action",
+    "actor_label",
+    "customer_id",
+    "partitions",
+    "purpose",
+    "outcome",
+    "cid",
+)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Who read which customer's context, when, why and with what outcome; read-only."""
+
+    list_display = (
+        "timestamp",
+        "actor_label",
+        "customer_link",
+        "partitions",
+        "purpose",
+        "outcome",
+        "cid",
+        "seq",
+    )
+    list_filter = ("action", "outcome", "timestamp", "content_type")
+    search_fields = ("=actor_label", "=cid", "=object_pk")
+    search_help_text = "Exact actor (agent:intent, user:sam), correlation id or customer id."
+    date_hierarchy = "timestamp"
+    list_select_related = ("content_type", "actor")
+    actions = ("export_csv",)
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        # Links from a customer's page and filters by actor or purpose arrive as query strings.
+        if lookup in ("object_id", "actor_label", "purpose__icontains", "cid"):
+            return True
+        return super().lookup_allowed(lookup, value, request)
+
+    @admin.display(description="object", ordering="object_id")
+    def customer_link(self, obj: AuditEntry) -> str:
+        if obj.content_type_id is None:
+            return obj.object_pk
+        model = obj.content_type.model
+        return f"{model} #{obj.object_pk}"
+
+    def get_urls(self) -> list[URLPattern]:
+        export = path(
+            "export.csv",
+            self.admin_site.admin_view(self.export_view),
+            name="memory_auditentry_export",
+        )
+        return [export, *super().get_urls()]
+
+    def export_view(self, request: HttpRequest) -> StreamingHttpResponse:
+        """The access log as CSV, filtered as the change list is (same query string)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        changelist = self.get_changelist_instance(request)
+        return access_log_csv(changelist.get_queryset(request))
+
+    @admin.action(description="Export the selected entries as CSV")
+    def export_csv(
+        self, request: HttpRequest, queryset: QuerySet[AuditEntry]
+    ) -> StreamingHttpResponse:
+        return access_log_csv(queryset)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def access_log_csv(queryset: QuerySet[AuditEntry]) -> StreamingHttpResponse:
+    """Stream entries as CSV, so a long log does not sit in memory."""
+    writer = csv.writer(_Echo())
+
+    def rows() -> Any:
+        yield writer.writerow(ACCESS_LOG_COLUMNS)
+        for entry in queryset.order_by("timestamp", "pk").iterator(chunk_size=2000):
+            yield writer.writerow(
+                [
+                    entry.timestamp.isoformat(),
+                    entry.seq or "",
+                    entry.get_action_display(),
+                    entry.actor_label,
+                    entry.object_pk,
+                    " ".join(entry.partitions or []),
+                    entry.purpose,
+                    entry.outcome,
+                    entry.cid or "",
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="access-log.csv"'
+    return response

@@ -13,9 +13,13 @@ class MemoryConfig(AppConfig):
     verbose_name = "Customer memory"
 
     def ready(self) -> None:
-        from memory import audit
+        from django.db.backends.signals import connection_created
+
+        from memory import audit, telemetry
 
         audit.register_graph_models()
+        connection_created.connect(audit.sqlite_functions_register)
+        telemetry.tracing_configure()
         post_migrate.connect(_ensure_roles, sender=self)
 
 

@@ -40,6 +40,9 @@ class Customer(models.Model):
     business_version = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+    erased_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when the customer's personal data was erased."
+    )
 
     class Meta:
         ordering = ["-updated_at"]
@@ -562,6 +565,13 @@ class AuditEntry(AbstractLogEntry):
     purpose = models.CharField(max_length=200, blank=True)
     partitions = models.JSONField(default=list, blank=True)
     outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True)
+    # The tamper-evident chain (access and compliance entries): a position, a hash of the
+    # entry's non-personal fields, and a keyed hash of that and the previous entry's chain hash.
+    # Personal fields (object_repr, changes, additional_data) stay outside it, so erasure may
+    # blank them without breaking verification.
+    seq = models.PositiveBigIntegerField(null=True, blank=True, unique=True, editable=False)
+    content_hash = models.CharField(max_length=64, blank=True, editable=False)
+    chain_hash = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta(AbstractLogEntry.Meta):
         verbose_name = "audit entry"
@@ -569,4 +579,20 @@ class AuditEntry(AbstractLogEntry):
         indexes = [
             models.Index(fields=["content_type", "object_id", "-timestamp"]),
             models.Index(fields=["actor_label", "-timestamp"]),
+            models.Index(fields=["action", "-timestamp"]),
         ]
+
+
+class AuditChain(models.Model):
+    """The head of the audit chain: how many chained entries the gate has written (its own
+    counter, checked against the entries found) and the last entry's chain hash.
+
+    One row; every chained write updates it, so its row lock keeps concurrent writers on a
+    single chain.
+    """
+
+    seq = models.PositiveBigIntegerField(default=0)
+    head_hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"audit chain at #{self.seq}"

@@ -5,12 +5,20 @@ and every call through it leaves an ACCESS entry in the audit trail.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Protocol
 
+from auditlog.cid import get_cid
 from django.conf import settings
 from django.utils import timezone
+from django.utils.module_loading import import_string
+from opentelemetry import trace
 
-from memory.actors import Actor, Partition
+from memory.actors import ALL_PARTITIONS, Actor, Partition
 from memory.audit import access_record
 from memory.context import (
     CaseView,
@@ -22,20 +30,36 @@ from memory.context import (
     SentimentPoint,
     TurnView,
 )
-from memory.models import AuditEntry, Case, Customer, Fact, Identity, Message, SentimentReading
+from memory.models import (
+    AuditEntry,
+    Case,
+    Conversation,
+    Customer,
+    CustomerMerge,
+    Fact,
+    Identity,
+    Message,
+    SentimentReading,
+)
+from memory.redaction import Redactor
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+_tracer = trace.get_tracer("rapport.memory.gate")
+
 
 class ContextAccessRefused(PermissionError):
-    """The actor asked for partitions outside its scope; nothing was read."""
+    """The actor asked for partitions outside its scope, or may not read now; nothing was read."""
 
-    def __init__(self, actor: Actor, refused: frozenset[Partition]) -> None:
+    def __init__(self, actor: Actor, refused: frozenset[Partition], reason: str = "") -> None:
         names = ", ".join(sorted(p.value for p in refused))
-        super().__init__(f"{actor.label} may not read: {names}")
+        super().__init__(
+            f"{actor.label} may not read: {names}" + (f" ({reason})" if reason else "")
+        )
         self.actor = actor
         self.refused = refused
+        self.reason = reason
 
 
 def context_read(
@@ -49,8 +73,9 @@ def context_read(
 ) -> ContextPack:
     """Hand `actor` the asked partitions of a customer's context, and record that it did.
 
-    Refuses the whole read if any partition is outside the actor's scope; the refusal is
-    recorded too. Without `pii` the actor gets contact details masked. The number of queries
+    Refuses the whole read if any partition is outside the actor's scope, or if the watch
+    on agents says no (quarantined, no pipeline run behind the read); refusals are recorded
+    too. Without `pii` every text comes with contact details masked. The number of queries
     is fixed, whatever the length of the customer's history.
     """
     if not purpose.strip():
@@ -58,36 +83,147 @@ def context_read(
     asked = Partition.parse([str(p) for p in partitions])
     if not isinstance(customer, Customer):
         customer = Customer.objects.get(pk=customer)
-    refused = frozenset(p for p in asked if not actor.may_read(p))
-    if refused:
-        access_record(
+    with _gate(
+        actor=actor, customer=customer, asked=asked, purpose=purpose, correlation_id=correlation_id
+    ) as grant:
+        pack = _assemble(
+            customer=customer,
+            asked=asked,
+            actor=actor,
+            purpose=purpose,
+            correlation_id=grant.correlation_id,
+            recent_turns=recent_turns or settings.RAPPORT_CONTEXT_RECENT_TURNS,
+        )
+        return pack if Partition.PII in asked else redact_pack(pack)
+
+
+def customer_dossier_read(
+    *, actor: Actor, customer: Customer | int, purpose: str, correlation_id: str = ""
+) -> CustomerDossier:
+    """Everything held about a customer, for a data subject's access request: the gate's
+    other shape, under the same checks and audit, and only for an actor holding every
+    partition (pii included)."""
+    if not purpose.strip():
+        raise ValueError("a context read needs a purpose")
+    if not isinstance(customer, Customer):
+        customer = Customer.objects.get(pk=customer)
+    with _gate(
+        actor=actor,
+        customer=customer,
+        asked=ALL_PARTITIONS,
+        purpose=purpose,
+        correlation_id=correlation_id,
+    ):
+        return _dossier(customer)
+
+
+@dataclass
+class _Grant:
+    correlation_id: str
+
+
+@contextmanager
+def _gate(
+    *,
+    actor: Actor,
+    customer: Customer,
+    asked: frozenset[Partition],
+    purpose: str,
+    correlation_id: str,
+) -> Iterator[_Grant]:
+    """Admit or refuse one read, and record it either way (with its trace span and the watch
+    on agents); the body between admission and record is the read itself."""
+    started = time.perf_counter()
+    recorded_id = correlation_id or get_cid() or f"read:{uuid.uuid4().hex[:20]}"
+    attributes = {
+        "rapport.actor": actor.label,
+        "rapport.customer_id": customer.pk,
+        "rapport.partitions": sorted(p.value for p in asked),
+        "rapport.purpose": purpose,
+        "rapport.correlation_id": recorded_id,
+    }
+    with _tracer.start_as_current_span("rapport.context_read", attributes=attributes) as span:
+        watch = _watch_begin(
+            actor=actor, customer_id=customer.pk, correlation_id=correlation_id, started=started
+        )
+        refused = frozenset(p for p in asked if not actor.may_read(p))
+        reason = watch.refusal if watch is not None else None
+        if refused or reason:
+            detail: dict[str, object] = {"refused": sorted(p.value for p in refused or asked)}
+            if reason:
+                detail["reason"] = reason
+            entry = access_record(
+                actor=actor,
+                customer=customer,
+                partitions=asked,
+                purpose=purpose,
+                outcome=AuditEntry.Outcome.REFUSED,
+                correlation_id=recorded_id,
+                detail=detail,
+            )
+            span.set_attribute("rapport.outcome", AuditEntry.Outcome.REFUSED.value)
+            span.set_attribute("rapport.audit_seq", entry.seq or 0)
+            if watch is not None:
+                watch.observe(entry=entry)
+            raise ContextAccessRefused(actor, refused or asked, reason or "")
+        yield _Grant(correlation_id=recorded_id)
+        entry = access_record(
             actor=actor,
             customer=customer,
             partitions=asked,
             purpose=purpose,
-            outcome=AuditEntry.Outcome.REFUSED,
-            correlation_id=correlation_id,
-            detail={"refused": sorted(p.value for p in refused)},
+            outcome=AuditEntry.Outcome.GRANTED,
+            correlation_id=recorded_id,
         )
-        raise ContextAccessRefused(actor, refused)
+        span.set_attribute("rapport.outcome", AuditEntry.Outcome.GRANTED.value)
+        span.set_attribute("rapport.audit_seq", entry.seq or 0)
+        if watch is not None and watch.observe(entry=entry) is not None:
+            span.add_event("rapport.agent_quarantined", {"rapport.actor": actor.label})
 
-    pack = _assemble(
-        customer=customer,
-        asked=asked,
-        actor=actor,
-        purpose=purpose,
-        correlation_id=correlation_id,
-        recent_turns=recent_turns or settings.RAPPORT_CONTEXT_RECENT_TURNS,
+
+class _Watch(Protocol):
+    @property
+    def refusal(self) -> str | None: ...
+
+    def observe(self, *, entry: AuditEntry) -> object | None: ...
+
+
+def _watch_begin(
+    *, actor: Actor, customer_id: int, correlation_id: str, started: float
+) -> _Watch | None:
+    """The watch on agents' reads (RAPPORT_ACCESS_WATCH), which lives with the agents."""
+    path = settings.RAPPORT_ACCESS_WATCH
+    if not path:
+        return None
+    begin: Callable[..., _Watch | None] = import_string(path)
+    return begin(
+        actor=actor, customer_id=customer_id, correlation_id=correlation_id, started=started
     )
-    access_record(
-        actor=actor,
-        customer=customer,
-        partitions=asked,
-        purpose=purpose,
-        outcome=AuditEntry.Outcome.GRANTED,
-        correlation_id=correlation_id,
+
+
+def redact_pack(pack: ContextPack) -> ContextPack:
+    """The pack with contact details masked in every text it carries, one token per detail."""
+    redactor = Redactor()
+    identities = tuple(
+        replace(i, value=redactor.identity(i.kind, i.value)) for i in pack.identities
     )
-    return pack
+    profile = pack.profile
+    if profile is not None:
+        profile = replace(profile, display_name=redactor.text(profile.display_name))
+    return replace(
+        pack,
+        profile=profile,
+        identities=identities,
+        open_cases=tuple(
+            replace(c, title=redactor.text(c.title), reference=redactor.text(c.reference))
+            for c in pack.open_cases
+        ),
+        facts=tuple(replace(f, value=redactor.text(f.value)) for f in pack.facts),
+        turns=tuple(
+            replace(t, text=redactor.text(t.text), gist=redactor.text(t.gist)) for t in pack.turns
+        ),
+        superseded=tuple(dict.fromkeys(redactor.text(value) for value in pack.superseded)),
+    )
 
 
 def _assemble(
@@ -99,7 +235,6 @@ def _assemble(
     correlation_id: str,
     recent_turns: int,
 ) -> ContextPack:
-    show_pii = Partition.PII in asked
     profile = identities = None
     cases: tuple[CaseView, ...] = ()
     facts: tuple[FactView, ...] = ()
@@ -116,7 +251,7 @@ def _assemble(
         identities = tuple(
             IdentityView(
                 kind=identity.kind,
-                value=identity.value if show_pii else mask_identity(identity),
+                value=identity.value,
                 verified=identity.verified,
             )
             for identity in Identity.objects.filter(customer=customer).order_by("kind", "pk")
@@ -169,6 +304,124 @@ def _assemble(
         versions=_versions(customer, asked),
         superseded=superseded,
     )
+
+
+CustomerDossier = dict[str, Any]
+
+
+def _dossier(customer: Customer) -> CustomerDossier:
+    """Every row held about one customer, JSON-ready; a query per kind of row."""
+    from django.contrib.contenttypes.models import ContentType
+
+    def rows(queryset: Any, *fields: str) -> list[dict[str, Any]]:
+        return [_json_ready(row) for row in queryset.values(*fields)]
+
+    customer_type = ContentType.objects.get_for_model(Customer)
+    return {
+        "profile": _json_ready(
+            {
+                "customer_id": customer.pk,
+                "display_name": customer.display_name,
+                "external_id": customer.external_id,
+                "created_at": customer.created_at,
+                "erased_at": customer.erased_at,
+            }
+        ),
+        "identities": rows(
+            Identity.objects.filter(customer=customer).order_by("pk"),
+            "kind",
+            "value",
+            "verified",
+            "source",
+            "created_at",
+        ),
+        "conversations": rows(
+            Conversation.objects.filter(customer=customer).order_by("started_at", "pk"),
+            "id",
+            "channel",
+            "status",
+            "subject",
+            "summary",
+            "mode",
+            "started_at",
+            "last_message_at",
+            "closed_at",
+        ),
+        "messages": rows(
+            Message.objects.filter(customer=customer).order_by("sent_at", "pk"),
+            "id",
+            "conversation_id",
+            "channel",
+            "direction",
+            "author",
+            "author_agent",
+            "text",
+            "raw_text",
+            "gist",
+            "delivery_status",
+            "sent_at",
+        ),
+        "cases": rows(
+            Case.objects.filter(customer=customer).order_by("opened_at", "pk"),
+            "id",
+            "kind",
+            "reference",
+            "status",
+            "title",
+            "opened_at",
+            "closed_at",
+        ),
+        "facts": rows(
+            Fact.objects.filter(customer=customer).order_by("key", "valid_from", "pk"),
+            "id",
+            "key",
+            "value",
+            "case_id",
+            "confidence",
+            "asserted_by",
+            "asserted_by_agent",
+            "source_message_id",
+            "valid_from",
+            "valid_until",
+            "replaced_by_id",
+        ),
+        "sentiment": rows(
+            SentimentReading.objects.filter(customer=customer).order_by("read_at", "pk"),
+            "message_id",
+            "label",
+            "score",
+            "confidence",
+            "model_name",
+            "read_at",
+        ),
+        "merges": rows(
+            CustomerMerge.objects.filter(target=customer).order_by("merged_at"),
+            "source_customer_id",
+            "merged_by",
+            "reason",
+            "merged_at",
+        ),
+        "access_log": rows(
+            AuditEntry.objects.filter(
+                content_type=customer_type,
+                object_id=customer.pk,
+                action=AuditEntry.Action.ACCESS,
+            ).order_by("timestamp", "pk"),
+            "timestamp",
+            "actor_label",
+            "purpose",
+            "partitions",
+            "outcome",
+            "cid",
+        ),
+    }
+
+
+def _json_ready(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: value.isoformat() if hasattr(value, "isoformat") else value
+        for key, value in row.items()
+    }
 
 
 def _versions(customer: Customer, asked: frozenset[Partition]) -> dict[str, int]:
@@ -316,7 +569,10 @@ def customer_find_by_identity(*, kind: str, value: str) -> Customer | None:
 
 __all__ = [
     "ContextAccessRefused",
+    "CustomerDossier",
     "context_read",
+    "customer_dossier_read",
+    "redact_pack",
     "cases_find_by_reference_keys",
     "customer_find_by_identity",
     "emotion_trend",

@@ -680,6 +680,20 @@ def conversation_release(*, conversation: Conversation, released_by: str) -> Con
     return locked
 
 
+def handoff_assign(*, handoff: Handoff, user: AbstractBaseUser | None) -> Handoff:
+    """Give an open handoff to a person (or back to the queue with None); a released handoff
+    is left as it is."""
+    with transaction.atomic():
+        locked = Handoff.objects.select_for_update(no_key=True).get(pk=handoff.pk)
+        if locked.status != Handoff.Status.RELEASED and locked.assigned_to_id != (
+            user.pk if user is not None else None
+        ):
+            locked.assigned_to = user
+            locked.save(update_fields=["assigned_to"])
+    handoff.assigned_to_id, handoff.status = locked.assigned_to_id, locked.status
+    return locked
+
+
 def conversation_set_approval(*, conversation: Conversation, required: bool) -> Conversation:
     """Switch approval mode: automation drafts replies and a person approves them."""
     with transaction.atomic():
@@ -947,6 +961,7 @@ __all__ = [
     "customer_resolve",
     "customer_update_profile",
     "fact_assert",
+    "handoff_assign",
     "identity_link",
     "intent_correction_record",
     "merge_propose",

@@ -11,6 +11,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from memory.actors import UserActor
+from orchestrator.anomaly import agent_quarantine_lift
 from orchestrator.models import (
     AgentConfig,
     AgentRun,
@@ -25,7 +27,17 @@ from orchestrator.rules import actions_validate
 
 @admin.register(AgentConfig)
 class AgentConfigAdmin(admin.ModelAdmin):
-    list_display = ("name", "kind", "role", "enabled", "quarantined", "scopes", "timeout_seconds")
+    list_display = (
+        "name",
+        "kind",
+        "role",
+        "enabled",
+        "quarantined",
+        "quarantine_kind",
+        "quarantine_detection_ms",
+        "scopes",
+        "timeout_seconds",
+    )
     list_filter = ("kind", "enabled", "quarantined")
     search_fields = ("name",)
     actions = ("quarantine", "clear_quarantine")
@@ -38,11 +50,10 @@ class AgentConfigAdmin(admin.ModelAdmin):
             config.save(update_fields=["quarantined", "quarantine_reason", "updated_at"])
         self.message_user(request, f"{queryset.count()} agent(s) quarantined.", messages.WARNING)
 
-    @admin.action(description="Clear quarantine")
+    @admin.action(description="Lift quarantine (a supervisor's decision, audited)")
     def clear_quarantine(self, request: HttpRequest, queryset: QuerySet[AgentConfig]) -> None:
-        for config in queryset:
-            config.quarantined, config.quarantine_reason = False, ""
-            config.save(update_fields=["quarantined", "quarantine_reason", "updated_at"])
+        for config in queryset.filter(quarantined=True):
+            agent_quarantine_lift(config=config, lifted_by=UserActor(request.user).label)
 
 
 class BusinessRuleForm(forms.ModelForm):

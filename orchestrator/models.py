@@ -60,6 +60,16 @@ class AgentConfig(models.Model):
         default=False, help_text="Kept off every plan until a person clears it."
     )
     quarantine_reason = models.CharField(max_length=300, blank=True)
+    quarantine_kind = models.CharField(
+        max_length=30, blank=True, help_text="Which anomaly put it there, if the watch did."
+    )
+    quarantined_at = models.DateTimeField(null=True, blank=True)
+    quarantine_detection_ms = models.FloatField(
+        null=True, blank=True, help_text="From the offending read to the quarantine."
+    )
+    quarantine_lifted_at = models.DateTimeField(
+        null=True, blank=True, help_text="Reads before it no longer count towards anomalies."
+    )
     timeout_seconds = models.FloatField(
         null=True, blank=True, help_text="Empty: the agent's own default."
     )

@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from opentelemetry import trace
 
+from channels_app.console.services import conversation_waiting_notify, reply_draft_store
 from channels_app.outbound import send
 from channels_app.publisher import SUPERVISORS, conversation_group, customer_group, publish
 from memory.actors import AgentActor, Partition
-from memory.models import Conversation, Message
+from memory.models import Channel, Conversation, Message
 from memory.selectors import ContextAccessRefused, context_read
 from memory.services import conversation_hand_off
 from orchestrator.agents.base import AgentFailed, AgentOutcome, InboundTurn, WriteKind
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     from orchestrator.agents.base import Agent
 
 logger = logging.getLogger(__name__)
+_tracer = trace.get_tracer("rapport.orchestrator.pipeline")
 
 VOICE_GREETER = AgentActor(
     name="voice-greeter", scopes=frozenset({Partition.PROFILE, Partition.BUSINESS})
@@ -221,6 +224,7 @@ class _Started:
     pack: ContextPack | None = None
     refused: str = ""
     future: Future[AgentOutcome] | None = None
+    span: trace.Span | None = None
 
 
 def agents_run(*, run_id: int, names: tuple[str, ...] | list[str]) -> list[AgentResult]:
@@ -255,14 +259,25 @@ def _agent_start(
     started = _Started(
         name=name, agent=agent, config=config, began=time.perf_counter(), began_at=timezone.now()
     )
+    # One span per agent run, ended in _agents_finish; the gate's read is its child.
+    started.span = _tracer.start_span(
+        "rapport.agent_run",
+        attributes={
+            "rapport.agent": name,
+            "rapport.pipeline_run_id": run.pk,
+            "rapport.customer_id": turn.customer_id,
+            "rapport.correlation_id": f"message:{turn.message_id}",
+        },
+    )
     try:
-        started.pack = context_read(
-            actor=actor_for(agent, config),
-            customer=turn.customer_id,
-            partitions=agent.reads,
-            purpose=f"{purpose} #{turn.message_id}",
-            correlation_id=f"message:{turn.message_id}",
-        )
+        with trace.use_span(started.span, end_on_exit=False):
+            started.pack = context_read(
+                actor=actor_for(agent, config),
+                customer=turn.customer_id,
+                partitions=agent.reads,
+                purpose=f"{purpose} #{turn.message_id}",
+                correlation_id=f"message:{turn.message_id}",
+            )
     except ContextAccessRefused as refused:
         started.refused = str(refused)
         return started
@@ -293,6 +308,10 @@ def _agents_finish(*, run: PipelineRun, started: list[_Started]) -> list[AgentRe
                 logger.exception("agent %s crashed on run #%s", item.name, run.pk)
                 status, error = AgentRun.Status.FAILED, f"{type(crash).__name__}: {crash}"
         latency = _ms(item.began)
+        if item.span is not None:
+            item.span.set_attribute("rapport.status", status)
+            item.span.set_attribute("rapport.latency_ms", latency)
+            item.span.end()
         rows.append(
             AgentRun(
                 pipeline_run=run,
@@ -480,14 +499,26 @@ def _deliver(
         route = decision.route
         if not conversation.automation_may_reply:
             route = Route.WITH_PERSON
-        reply = None
+        reply = draft = None
         if route != Route.WITH_PERSON and text:
-            reply = send(
-                conversation=conversation,
-                text=text,
-                author_agent=author_agent,
-                in_reply_to=run.inbound_message,
-            )
+            # In approval mode a person approves each reply; a call cannot wait for one.
+            if (
+                conversation.mode == Conversation.Mode.APPROVAL
+                and conversation.channel != Channel.VOICE
+            ):
+                draft = reply_draft_store(
+                    conversation=conversation,
+                    inbound=run.inbound_message,
+                    text=text,
+                    author_agent=author_agent,
+                )
+            else:
+                reply = send(
+                    conversation=conversation,
+                    text=text,
+                    author_agent=author_agent,
+                    in_reply_to=run.inbound_message,
+                )
         handoff = None
         if route == Route.HAND_OFF:
             handoff = conversation_hand_off(
@@ -496,15 +527,24 @@ def _deliver(
                 requested_by=decision.requested_by,
                 trigger_message=run.inbound_message,
             )
+        if route in (Route.HAND_OFF, Route.WITH_PERSON):
+            conversation_waiting_notify(
+                conversation_id=conversation.pk,
+                waiting_since=handoff.created_at if handoff else run.inbound_message.sent_at,
+            )
         run.status = {
             Route.WITH_PERSON: PipelineRun.Status.WITH_PERSON,
             Route.HAND_OFF: PipelineRun.Status.HANDED_OFF,
-        }.get(route, PipelineRun.Status.REPLIED)
+        }.get(route, PipelineRun.Status.WITH_PERSON if draft else PipelineRun.Status.REPLIED)
         run.reply_message = reply
         run.handed_off = handoff is not None
         run.priority = decision.priority
         run.merge = merge_record
-        run.decision = {**decision.to_json(), "route": route.value}
+        run.decision = {
+            **decision.to_json(),
+            "route": route.value,
+            **({"draft_id": draft.pk} if draft else {}),
+        }
         run.finished_at = timezone.now()
         run.timings = {**timings, "deliver": _ms(step)}
         run.total_ms = round((run.finished_at - run.started_at).total_seconds() * 1000, 2)

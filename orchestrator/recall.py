@@ -357,7 +357,7 @@ def format_table(scores: dict[str, SystemScore]) -> Iterator[str]:
 
 class RapportSystem:
     """Rapport itself: each event goes in as its provider's signed webhook, through the real
-    views, services and pipeline; each probe reads context through the gate as the responder.
+    views, services and pipeline; each probe reads context through the gate, audited.
     """
 
     name = "rapport"
@@ -419,12 +419,14 @@ class RapportSystem:
     def context(self, item: StreamEvent, *, budget: int) -> ProbeContext:
         started = time.perf_counter()
         message = Message.objects.only("customer_id").get(pk=self.message_of[item.key])
-        scopes = self.actor_scopes or RESPONDER_SCOPES
+        scopes = self.actor_scopes or PROBE_SCOPES
         pack = context_read(
-            actor=AgentActor(name="responder", scopes=Partition.parse(sorted(scopes))),
+            actor=AgentActor(name=PROBE_AGENT, scopes=Partition.parse(sorted(scopes))),
             customer=message.customer_id,
             partitions=sorted(scopes),
             purpose=f"recall benchmark probe after {item.key}",
+            # The probe stands in for the responder answering this message's pipeline run.
+            correlation_id=f"message:{self.message_of[item.key]}",
         )
         text = pack.render_text(word_budget=budget)
         elapsed = (time.perf_counter() - started) * 1000
@@ -437,7 +439,10 @@ BENCHMARK_PUBLIC_URL = f"https://{BENCHMARK_HOST}"
 BENCHMARK_TWILIO_TOKEN = "recall-benchmark-token"  # noqa: S105 - a scratch database's token
 BENCHMARK_EMAIL_USER = "recall"
 BENCHMARK_EMAIL_PASSWORD = "recall-benchmark-password"  # noqa: S105
-RESPONDER_SCOPES = frozenset({"profile", "business", "messages", "emotion"})
+# The probe reads as an agent granted every partition: recall is about what the memory holds,
+# and an agent without `pii` would see addresses masked by design (the baselines mask nothing).
+PROBE_AGENT = "recall-probe"
+PROBE_SCOPES = frozenset({"profile", "business", "messages", "emotion", "pii"})
 
 
 def benchmark_settings() -> dict[str, Any]:

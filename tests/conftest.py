@@ -31,6 +31,16 @@ def _test_settings(settings):
     yield
 
 
+@pytest.fixture(autouse=True)
+def _agent_watch_windows_cleared():
+    """The watch on agents keeps its windows in Redis, which a test's rollback leaves behind."""
+    from orchestrator.anomaly import windows_forget_all
+
+    windows_forget_all()
+    yield
+    windows_forget_all()
+
+
 @pytest.fixture
 def make_customer(db) -> Callable[..., Customer]:
     """Make a customer with a fresh phone (and e-mail, when asked) through the services."""

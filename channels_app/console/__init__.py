@@ -1,0 +1,1 @@
+"""The supervisor console: the live queue, the conversation page and a person's actions."""

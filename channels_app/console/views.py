@@ -1,0 +1,286 @@
+"""The console's pages and actions. Thin: each authorises by role, parses a form, calls one
+service or selector, and redirects back (POST, then GET) or renders."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from channels_app.console import selectors, services
+from channels_app.console.access import ConsoleRole, console_role, conversations_visible
+from channels_app.console.forms import (
+    ApprovalForm,
+    DraftApproveForm,
+    IntentCorrectionForm,
+    MergeForm,
+    PresenceForm,
+    ProposalForm,
+    ReassignForm,
+    ReplyForm,
+)
+from channels_app.models import ReplyDraft
+from memory.models import Conversation, Customer, MergeProposal, Message
+from memory.services import MergeRefused
+
+View = Callable[..., HttpResponse]
+
+
+def console_view(*, supervisor_only: bool = False) -> Callable[[View], View]:
+    """Signed in, with a console role (a supervisor's, when asked); the role rides on the
+    request. A compliance officer has none: no live traffic for them."""
+
+    def decorate(view: View) -> View:
+        @login_required
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            role = console_role(request.user)
+            if role is None or (supervisor_only and role is not ConsoleRole.SUPERVISOR):
+                raise PermissionDenied("the console is for supervisors and agents")
+            request.console_role = role  # type: ignore[attr-defined]  # set for the view only
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def _conversation(request: HttpRequest, conversation_id: int) -> Conversation:
+    """The conversation, if this person may work it; 404 otherwise (no hint it exists)."""
+    return get_object_or_404(
+        conversations_visible(user=request.user, role=request.console_role),  # type: ignore[attr-defined]
+        pk=conversation_id,
+    )
+
+
+def _back(conversation_id: int) -> HttpResponse:
+    return redirect("console:conversation", conversation_id=conversation_id)
+
+
+# Pages -------------------------------------------------------------------------------------------
+
+
+@require_GET
+@console_view()
+def queue(request: HttpRequest) -> HttpResponse:
+    role = request.console_role  # type: ignore[attr-defined]
+    return render(
+        request,
+        "console/queue.html",
+        {
+            "rows": selectors.queue_read(user=request.user, role=role),
+            "alerts": selectors.alerts_read() if role is ConsoleRole.SUPERVISOR else [],
+            "presence": selectors.presence_of(user=request.user),
+            "role": role,
+        },
+    )
+
+
+@require_GET
+@console_view()
+def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    role = request.console_role  # type: ignore[attr-defined]
+    page = selectors.conversation_page_read(
+        user=request.user, role=role, conversation_id=conversation_id
+    )
+    return render(
+        request,
+        "console/conversation.html",
+        {
+            "page": page,
+            "role": role,
+            "presence": selectors.presence_of(user=request.user),
+            "reply_form": ReplyForm(),
+        },
+    )
+
+
+@require_GET
+@console_view(supervisor_only=True)
+def report(request: HttpRequest) -> HttpResponse:
+    days = min(max(int(request.GET.get("days", "7") or 7), 1), 90)
+    by_channel, by_agent = selectors.sla_report(since=timezone.now() - dt.timedelta(days=days))
+    return render(
+        request,
+        "console/report.html",
+        {
+            "by_channel": by_channel,
+            "by_agent": by_agent,
+            "days": days,
+            "role": ConsoleRole.SUPERVISOR,
+        },
+    )
+
+
+# Actions -----------------------------------------------------------------------------------------
+
+
+@require_POST
+@console_view()
+def take_over(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    services.conversation_take_over_by_person(
+        conversation=_conversation(request, conversation_id), user=request.user
+    )
+    return _back(conversation_id)
+
+
+@require_POST
+@console_view()
+def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    target = _conversation(request, conversation_id)
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Write a reply first.")
+        return _back(conversation_id)
+    try:
+        services.conversation_reply_as_person(
+            conversation=target, user=request.user, text=form.cleaned_data["text"]
+        )
+    except services.PersonReplyRefused as refused:
+        messages.error(request, str(refused))
+    return _back(conversation_id)
+
+
+@require_POST
+@console_view()
+def release(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    services.conversation_release_by_person(
+        conversation=_conversation(request, conversation_id), user=request.user
+    )
+    return _back(conversation_id)
+
+
+@require_POST
+@console_view()
+def approval(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    form = ApprovalForm(request.POST)
+    form.is_valid()
+    services.conversation_approval_set(
+        conversation=_conversation(request, conversation_id),
+        required=bool(form.cleaned_data.get("required")),
+        user=request.user,
+    )
+    return _back(conversation_id)
+
+
+@require_POST
+@console_view()
+def draft_approve(request: HttpRequest, conversation_id: int, draft_id: int) -> HttpResponse:
+    target = _conversation(request, conversation_id)
+    draft = get_object_or_404(ReplyDraft, pk=draft_id, conversation=target)
+    form = DraftApproveForm(request.POST)
+    form.is_valid()
+    if (
+        services.reply_draft_approve(
+            draft=draft, user=request.user, text=form.cleaned_data.get("text") or None
+        )
+        is None
+    ):
+        messages.info(request, "That draft was already decided.")
+    return _back(conversation_id)
+
+
+@require_POST
+@console_view()
+def draft_discard(request: HttpRequest, conversation_id: int, draft_id: int) -> HttpResponse:
+    target = _conversation(request, conversation_id)
+    draft = get_object_or_404(ReplyDraft, pk=draft_id, conversation=target)
+    services.reply_draft_discard(draft=draft, user=request.user)
+    return _back(conversation_id)
+
+
+@require_POST
+@console_view()
+def intent_correct(request: HttpRequest, conversation_id: int, message_id: int) -> HttpResponse:
+    target = _conversation(request, conversation_id)
+    message = get_object_or_404(
+        Message, pk=message_id, customer_id=target.customer_id, direction=Message.Direction.INBOUND
+    )
+    form = IntentCorrectionForm(request.POST)
+    if form.is_valid():
+        services.message_intent_correct(
+            message=message, intent=form.cleaned_data["intent"], user=request.user
+        )
+    else:
+        messages.error(request, "An intent is a short name such as order_status.")
+    return _back(conversation_id)
+
+
+@require_POST
+@console_view(supervisor_only=True)
+def reassign(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    target = _conversation(request, conversation_id)
+    form = ReassignForm(request.POST)
+    if form.is_valid():
+        person = get_object_or_404(selectors.people_assignable(), pk=form.cleaned_data["user_id"])
+        services.handoff_reassign(conversation=target, to_user=person, by=request.user)
+    return _back(conversation_id)
+
+
+@require_POST
+@console_view(supervisor_only=True)
+def merge(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    target = _conversation(request, conversation_id)
+    form = MergeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the id of the duplicate customer record.")
+        return _back(conversation_id)
+    source = get_object_or_404(Customer, pk=form.cleaned_data["other_customer_id"])
+    try:
+        services.customers_merge_by_person(
+            source=source,
+            target=target.customer,
+            user=request.user,
+            reason=form.cleaned_data["reason"],
+        )
+    except MergeRefused as refused:
+        messages.error(request, str(refused))
+    else:
+        messages.success(request, f"Customer #{source.pk} merged into #{target.customer_id}.")
+    return _back(conversation_id)
+
+
+@require_POST
+@console_view(supervisor_only=True)
+def proposal_decide(request: HttpRequest, conversation_id: int, proposal_id: int) -> HttpResponse:
+    target = _conversation(request, conversation_id)
+    proposal = get_object_or_404(
+        MergeProposal.objects.filter(customer_id=target.customer_id)
+        | MergeProposal.objects.filter(other_customer_id=target.customer_id),
+        pk=proposal_id,
+    )
+    form = ProposalForm(request.POST)
+    form.is_valid()
+    try:
+        services.merge_proposal_settle(
+            proposal=proposal, accept=bool(form.cleaned_data.get("accept")), user=request.user
+        )
+    except MergeRefused as refused:
+        messages.error(request, str(refused))
+    return _back(conversation_id)
+
+
+@require_POST
+@console_view()
+def presence(request: HttpRequest) -> HttpResponse:
+    form = PresenceForm(request.POST)
+    if form.is_valid():
+        services.presence_set(
+            user=request.user,
+            status=form.cleaned_data["status"],
+            capacity=form.cleaned_data.get("capacity"),
+        )
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        return redirect(back)
+    return redirect("console:queue")

@@ -25,6 +25,7 @@ from channels_app.outbound import send
 from channels_app.publisher import SUPERVISORS, conversation_group, customer_group, publish
 from memory.actors import AgentActor, Partition
 from memory.models import Channel, Conversation, Message
+from memory.redaction import Redactor
 from memory.selectors import ContextAccessRefused, context_read
 from memory.services import conversation_hand_off
 from orchestrator.agents.base import AgentFailed, AgentOutcome, InboundTurn, WriteKind
@@ -281,6 +282,10 @@ def _agent_start(
     except ContextAccessRefused as refused:
         started.refused = str(refused)
         return started
+    if Partition.PII not in started.pack.partitions:
+        # The message itself is context too: without `pii` its contact details come masked.
+        redactor = Redactor()
+        turn = replace(turn, text=redactor.text(turn.text), sign_off=redactor.text(turn.sign_off))
     started.future = _agent_threads.submit(_agent_call, agent, started.pack, turn)
     return started
 

@@ -74,7 +74,11 @@ def _fact_value(entity: Entity) -> str:
 @dataclass(frozen=True)
 class EntitiesAgent:
     name: str = "entities"
-    reads: frozenset[Partition] = field(default_factory=lambda: frozenset({Partition.BUSINESS}))
+    # `pii` because reading the contact details a customer states is this agent's job: it is
+    # how a new phone or e-mail is linked to them. The other agents get them masked.
+    reads: frozenset[Partition] = field(
+        default_factory=lambda: frozenset({Partition.BUSINESS, Partition.PII})
+    )
     may_write: frozenset[WriteKind] = frozenset(
         {
             WriteKind.CASE_OPEN,

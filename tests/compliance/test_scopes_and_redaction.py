@@ -98,10 +98,16 @@ def test_scope_table_allowed_gives_the_data_refused_gives_an_error_and_an_audit_
     assert entry.object_pk == str(ana.pk)
 
 
-def test_no_builtin_agent_holds_pii_so_contact_details_never_reach_one(ana, run_behind):
+# Only the entities agent reads contact details: linking the ones customers state is its job.
+PII_READERS = {"entities"}
+
+
+def test_only_the_entities_agent_holds_pii_so_contact_details_reach_no_other(ana, run_behind):
     for name in [*CONFIGURED, *INTERNAL]:
         agent = agent_for(name)
-        assert not agent.may_read(Partition.PII)
+        assert agent.may_read(Partition.PII) == (name in PII_READERS), name
+        if name in PII_READERS:
+            continue
         pack = context_read(
             actor=agent,
             customer=ana,
@@ -188,3 +194,25 @@ def test_a_read_through_another_partition_carries_no_raw_detail(customer, inboun
         context_read(actor=reader, customer=customer, partitions=["pii"], purpose="peek")
     pack = context_read(actor=reader, customer=customer, partitions=["messages"], purpose="read")
     assert "0177" in pack.turns[0].text and "555 0177" not in pack.turns[0].text
+
+
+def test_the_message_an_agent_works_on_comes_masked_without_pii(customer, inbound_sms, monkeypatch):
+    from orchestrator import pipeline
+
+    seen: dict[str, str] = {}
+    real_call = pipeline._agent_call
+
+    def spy(agent, pack, turn):
+        seen[agent.name] = turn.text
+        return real_call(agent, pack, turn)
+
+    monkeypatch.setattr(pipeline, "_agent_call", spy)
+    message = inbound_sms(text="please call me back on 415-555-0199 about order 88123")
+
+    pipeline.message_process(message_id=message.pk)
+
+    assert "415-555-0199" in seen["entities"]
+    for name in ("intent", "sentiment", "rules", "responder"):
+        if name in seen:
+            assert "415-555-0199" not in seen[name] and "88123" in seen[name], name
+    assert {"intent", "sentiment"} <= set(seen)

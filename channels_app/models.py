@@ -158,3 +158,38 @@ class ResponseClock(models.Model):
         if self.answered_at is not None:
             return self.answered_at <= self.due_at
         return False if self.breached_at is not None else None
+
+
+class ApiClient(models.Model):
+    """Another system allowed into the memory through the REST API or the MCP server.
+
+    Only a SHA-256 of its token is kept: a token is 256 random bits, so a plain digest is
+    enough to find it and cannot be turned back into it.
+    """
+
+    name = models.SlugField(max_length=60, unique=True)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Context partitions it may read: profile, identities, messages, business, "
+        "emotion, pii.",
+    )
+    active = models.BooleanField(
+        default=True, help_text="Off once revoked: its token stops working."
+    )
+    quarantined = models.BooleanField(
+        default=False, help_text="Set by the access watch: its reads are refused until cleared."
+    )
+    quarantine_reason = models.CharField(max_length=300, blank=True)
+    quarantined_at = models.DateTimeField(null=True, blank=True)
+    quarantine_lifted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "API client"
+
+    def __str__(self) -> str:
+        return self.name

@@ -19,5 +19,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("console/", include("channels_app.console.urls")),
+    path("api/", include("channels_app.api.urls")),
     path("", include("channels_app.urls")),
 ]

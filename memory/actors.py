@@ -102,3 +102,24 @@ class SystemActor:
 
     def may_read(self, partition: Partition) -> bool:
         return partition in self.scopes
+
+
+@dataclass(frozen=True)
+class ApiClientActor:
+    """Another system reading through the REST API (`api:crm`) or the MCP server (`mcp:bot`),
+    allowed exactly the partitions its client token was granted."""
+
+    name: str
+    scopes: frozenset[Partition] = field(default_factory=frozenset)
+    via: str = "api"
+
+    @property
+    def label(self) -> str:
+        return f"{self.via}:{self.name}"
+
+    @property
+    def user(self) -> None:
+        return None
+
+    def may_read(self, partition: Partition) -> bool:
+        return partition in self.scopes

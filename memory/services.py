@@ -972,3 +972,99 @@ __all__ = [
     "message_record_outbound",
     "sentiment_record",
 ]
+
+
+# Writes from other systems (the REST API) -------------------------------------------------
+
+
+class StaleVersion(Exception):
+    """A writer named a business version older than the value it meant to replace."""
+
+    def __init__(self, current: Fact, expected_version: int) -> None:
+        super().__init__(
+            f"{current.key} was changed at version {current.written_version}, "
+            f"after version {expected_version} the writer read"
+        )
+        self.current = current
+        self.expected_version = expected_version
+
+
+def fact_assert_unless_stale(
+    *,
+    customer: Customer,
+    key: str,
+    value: str,
+    expected_version: int,
+    asserted_by: str,
+    asserted_by_agent: str = "",
+    case: Case | None = None,
+) -> Fact:
+    """State a value for a key only if the key has not changed since `expected_version`.
+
+    Unlike `fact_assert`, which settles a clash by "the later statement wins", a client that
+    decided on a stale view is refused (StaleVersion) and must read again.
+    """
+    with transaction.atomic():
+        _lock_customer(customer)
+        current = Fact.objects.filter(
+            customer=customer, case=case, key=key.strip().lower(), valid_until__isnull=True
+        ).first()
+        if current is not None and current.written_version > expected_version:
+            raise StaleVersion(current, expected_version)
+        return fact_assert(
+            customer=customer,
+            key=key,
+            value=value,
+            asserted_by=asserted_by,
+            asserted_by_agent=asserted_by_agent,
+            case=case,
+        )
+
+
+@dataclass(frozen=True)
+class CustomerUpsert:
+    """What one CRM profile did: the customer it landed on, and whether it was new."""
+
+    customer: Customer
+    created: bool
+
+
+def customer_upsert(
+    *,
+    display_name: str,
+    external_id: str | None = None,
+    identities: list[tuple[str, str]] | None = None,
+    source: str = "",
+) -> CustomerUpsert:
+    """Create or update a customer from a CRM profile, found by its external id or else by any
+    of its identities; the same profile twice changes nothing the second time."""
+    identities = identities or []
+    wanted = [(kind, normalize_identity(kind, raw)) for kind, raw in identities]
+    with transaction.atomic():
+        found = None
+        if external_id:
+            found = Customer.objects.filter(external_id=external_id).first()
+        if found is None and wanted:
+            matches = Q()
+            for kind, value in wanted:
+                matches |= Q(kind=kind, value=value)
+            holder = Identity.objects.filter(matches).select_related("customer").first()
+            found = holder.customer if holder is not None else None
+        if found is None:
+            customer = customer_create(
+                display_name=display_name,
+                external_id=external_id,
+                identities=identities,
+                source=source,
+            )
+            return CustomerUpsert(customer=customer, created=True)
+        customer = Customer.objects.select_for_update(no_key=True).get(pk=found.pk)
+        if external_id and customer.external_id != external_id:
+            customer.external_id = external_id
+            customer.profile_version += 1
+            customer.save(update_fields=["external_id", "profile_version", "updated_at"])
+        if display_name and display_name != customer.display_name:
+            customer = customer_update_profile(customer=customer, display_name=display_name)
+        for kind, raw in identities:
+            identity_link(customer=customer, kind=kind, address=raw, source=source, verified=True)
+    return CustomerUpsert(customer=customer, created=False)

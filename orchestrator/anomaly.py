@@ -1,4 +1,5 @@
-"""Watching every agent's context reads as they happen, and quarantining one that misbehaves.
+"""Watching every agent's and API client's context reads as they happen, and quarantining one
+that misbehaves.
 
 The gate calls `watch_begin` before it reads and `AgentWatch.observe` once the access entry is
 written, in the same request: a threshold crossed quarantines the agent there and then (its
@@ -24,6 +25,8 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from channels_app.api.clients import api_client_quarantine
+from channels_app.models import ApiClient
 from channels_app.publisher import SUPERVISORS, publish
 from memory.audit import chained_entry_write
 from memory.models import AuditEntry, Conversation
@@ -35,6 +38,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 WATCH_LABEL = "system:anomaly-watch"
+# Agents, and the other systems reading through the REST API and the MCP server.
+WATCHED_PREFIXES = ("agent:", "api:", "mcp:")
 
 
 class AnomalyKind(StrEnum):
@@ -93,9 +98,11 @@ class Windows:
 
 @dataclass
 class AgentWatch:
-    """One agent read under watch: what was known before it, and what it adds."""
+    """One read under watch by an agent or an API client: what was known before it, and what
+    it adds. `agent` is the agent's or the client's name, `label` the actor label read by."""
 
     agent: str
+    label: str
     customer_id: int
     correlation_id: str
     started: float
@@ -109,16 +116,22 @@ class AgentWatch:
     @property
     def refusal(self) -> str | None:
         """Why the read must be refused before anything is read: a quarantined agent."""
-        return "the agent is quarantined" if self.quarantined else None
+        if not self.quarantined:
+            return None
+        return "the agent is quarantined" if self.is_agent else "the client is quarantined"
+
+    @property
+    def is_agent(self) -> bool:
+        return self.label.startswith("agent:")
 
     @property
     def unbacked(self) -> bool:
         """A configured agent reading with no pipeline run of this customer behind it."""
         return self.configured and self.thresholds.require_run and not self.run_behind
 
-    def observe(self, *, entry: AuditEntry) -> AgentConfig | None:
-        """Count the read (its entry already written) and quarantine the agent if it crossed a
-        threshold; returns the agent's configuration when it was quarantined now."""
+    def observe(self, *, entry: AuditEntry) -> AgentConfig | ApiClient | None:
+        """Count the read (its entry already written) and quarantine the agent or client if it
+        crossed a threshold; returns its configuration when it was quarantined now."""
         windows = self._windows_after(entry)
         if self.quarantined:
             return None
@@ -126,6 +139,14 @@ class AgentWatch:
         if crossed is None:
             return None
         kind, reason = crossed
+        if not self.is_agent:
+            return api_client_quarantine(
+                name=self.agent,
+                kind=kind.value,
+                reason=f"{ANOMALY_DESCRIPTIONS[kind]}: {reason}",
+                offending=entry,
+                detection_ms=(time.perf_counter() - self.started) * 1000,
+            )
         return agent_quarantine(
             agent=self.agent,
             kind=kind,
@@ -176,7 +197,7 @@ class AgentWatch:
             )
         try:
             return _redis_windows_add(
-                agent=self.agent,
+                key=self.label,
                 entry=entry,
                 customer_id=self.customer_id,
                 refused=bool(refused),
@@ -185,30 +206,41 @@ class AgentWatch:
         except redis.RedisError:
             logger.warning("anomaly windows: Redis unavailable, counting from the audit trail")
             return _db_windows(
-                agent=self.agent, customer_id=self.customer_id, limits=self.thresholds
+                label=self.label, customer_id=self.customer_id, limits=self.thresholds
             )
 
 
 def watch_begin(
     *, actor: Actor, customer_id: int, correlation_id: str, started: float
 ) -> AgentWatch | None:
-    """Start watching one read by an agent (people and Rapport itself are not watched):
-    one query: whether the agent is quarantined, what work stands behind the read and (without
-    Redis) its windows so far."""
-    if not actor.label.startswith("agent:"):
+    """Start watching one read by an agent or an API/MCP client (people and Rapport itself are
+    not watched): one query: whether it is quarantined, what work stands behind the read and
+    (without Redis) its windows so far. A client answers to no pipeline run, so only its
+    volume and its refusals are judged."""
+    if not actor.label.startswith(WATCHED_PREFIXES):
         return None
-    agent = actor.label.removeprefix("agent:")
+    label = actor.label
+    agent = label.partition(":")[2]
     limits = Thresholds.from_settings()
-    columns: list[QuerySet[Any]] = [
-        AgentConfig.objects.filter(name=agent).values("quarantined")[:1],
-        AgentConfig.objects.filter(name=agent).values("kind")[:1],
-        _work_behind(correlation_id, customer_id).values("pk")[:1],
-    ]
+    columns: list[QuerySet[Any]]
+    if label.startswith("agent:"):
+        columns = [
+            AgentConfig.objects.filter(name=agent).values("quarantined")[:1],
+            AgentConfig.objects.filter(name=agent).values("kind")[:1],
+            _work_behind(correlation_id, customer_id).values("pk")[:1],
+        ]
+    else:
+        columns = [
+            ApiClient.objects.filter(name=agent).values("quarantined")[:1],
+            PipelineRun.objects.none().values("pk"),
+            PipelineRun.objects.none().values("pk"),
+        ]
     if not _redis_url():
-        columns += _db_window_columns(agent=agent, customer_id=customer_id, limits=limits)
+        columns += _db_window_columns(label=label, customer_id=customer_id, limits=limits)
     values = _scalars(columns)
     watch = AgentWatch(
         agent=agent,
+        label=label,
         customer_id=customer_id,
         correlation_id=correlation_id,
         started=started,
@@ -269,17 +301,20 @@ def _scalars(columns: list[QuerySet[Any]]) -> list[Any]:
     return list(row)
 
 
-def _agent_reads(agent: str, since: dt.datetime) -> QuerySet[AuditEntry]:
-    """The agent's access entries since `since`, leaving out those before a lifted quarantine."""
-    lifted_after = AgentConfig.objects.filter(
-        name=agent, quarantine_lifted_at__gte=OuterRef("timestamp")
+def _agent_reads(label: str, since: dt.datetime) -> QuerySet[AuditEntry]:
+    """The agent's or client's access entries since `since`, leaving out those before a lifted
+    quarantine."""
+    kind, _, name = label.partition(":")
+    watched: type[AgentConfig] | type[ApiClient] = AgentConfig if kind == "agent" else ApiClient
+    lifted_after = watched.objects.filter(
+        name=name, quarantine_lifted_at__gte=OuterRef("timestamp")
     )
     return AuditEntry.objects.filter(
-        actor_label=f"agent:{agent}", action=AuditEntry.Action.ACCESS, timestamp__gte=since
+        actor_label=label, action=AuditEntry.Action.ACCESS, timestamp__gte=since
     ).filter(~Exists(lifted_after))
 
 
-def _db_window_columns(*, agent: str, customer_id: int, limits: Thresholds) -> list[QuerySet[Any]]:
+def _db_window_columns(*, label: str, customer_id: int, limits: Thresholds) -> list[QuerySet[Any]]:
     now = timezone.now()
     burst_from = now - dt.timedelta(seconds=limits.burst_seconds)
     customers_from = now - dt.timedelta(seconds=limits.customers_seconds)
@@ -294,27 +329,27 @@ def _db_window_columns(*, agent: str, customer_id: int, limits: Thresholds) -> l
         )
 
     return [
-        counted(_agent_reads(agent, burst_from)),
+        counted(_agent_reads(label, burst_from)),
         counted(
-            _agent_reads(agent, now - dt.timedelta(seconds=limits.baseline_seconds)).filter(
+            _agent_reads(label, now - dt.timedelta(seconds=limits.baseline_seconds)).filter(
                 timestamp__lt=burst_from
             )
         ),
-        counted(_agent_reads(agent, customers_from), distinct=True),
-        counted(_agent_reads(agent, customers_from).filter(object_id=customer_id)),
+        counted(_agent_reads(label, customers_from), distinct=True),
+        counted(_agent_reads(label, customers_from).filter(object_id=customer_id)),
         counted(
-            _agent_reads(agent, now - dt.timedelta(seconds=limits.refused_seconds)).filter(
+            _agent_reads(label, now - dt.timedelta(seconds=limits.refused_seconds)).filter(
                 outcome=AuditEntry.Outcome.REFUSED
             )
         ),
     ]
 
 
-def _db_windows(*, agent: str, customer_id: int, limits: Thresholds) -> Windows:
+def _db_windows(*, label: str, customer_id: int, limits: Thresholds) -> Windows:
     """The windows counted from the audit trail, this read (already written) included."""
     burst, baseline, customers, _, refused = (
         int(v or 0)
-        for v in _scalars(_db_window_columns(agent=agent, customer_id=customer_id, limits=limits))
+        for v in _scalars(_db_window_columns(label=label, customer_id=customer_id, limits=limits))
     )
     return Windows(burst=burst, baseline=baseline, customers=customers, refused=refused)
 
@@ -328,17 +363,18 @@ def _redis_url() -> str:
     return str(getattr(settings, "RAPPORT_ANOMALY_REDIS_URL", "") or "")
 
 
-def _keys(agent: str) -> tuple[str, str, str]:
-    prefix = f"rapport:watch:{agent}"
+def _keys(key: str) -> tuple[str, str, str]:
+    """Agents keep their bare name (a slug, no colon); clients their full label (api:crm)."""
+    prefix = f"rapport:watch:{key.removeprefix('agent:')}"
     return f"{prefix}:reads", f"{prefix}:customers", f"{prefix}:refused"
 
 
 def _redis_windows_add(
-    *, agent: str, entry: AuditEntry, customer_id: int, refused: bool, limits: Thresholds
+    *, key: str, entry: AuditEntry, customer_id: int, refused: bool, limits: Thresholds
 ) -> Windows:
-    """Add the read to the agent's windows and count them, in one round trip."""
+    """Add the read to the agent's or client's windows and count them, in one round trip."""
     now = time.time()
-    reads, customers, refusals = _keys(agent)
+    reads, customers, refusals = _keys(key)
     keep = max(limits.baseline_seconds, limits.customers_seconds, limits.refused_seconds)
     pipe = _redis_client(_redis_url()).pipeline(transaction=True)
     pipe.zadd(reads, {str(entry.pk): now})

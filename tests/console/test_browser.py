@@ -136,6 +136,9 @@ def test_a_supervisor_watches_an_sms_arrive_then_takes_over_and_replies(live_url
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 860})
+            # Generous waits: CI machines are shared, and a slow page is not a broken one.
+            page.set_default_timeout(30_000)
+            expect.set_options(timeout=30_000)
             page.goto(f"{live_url}/console/")
             page.fill("#id_username", boss.username)
             page.fill("#id_password", PASSWORD)

@@ -51,15 +51,20 @@ class Actor(Protocol):
 
 
 @dataclass(frozen=True)
-class AgentActor:
-    """An AI agent, allowed exactly the partitions in its scope."""
+class _ScopedActor:
+    """A non-person reader allowed exactly the partitions in its scope; the label's prefix
+    says which kind it is."""
 
     name: str
     scopes: frozenset[Partition] = field(default_factory=frozenset)
 
     @property
+    def prefix(self) -> str:
+        raise NotImplementedError
+
+    @property
     def label(self) -> str:
-        return f"agent:{self.name}"
+        return f"{self.prefix}:{self.name}"
 
     @property
     def user(self) -> None:
@@ -67,6 +72,15 @@ class AgentActor:
 
     def may_read(self, partition: Partition) -> bool:
         return partition in self.scopes
+
+
+@dataclass(frozen=True)
+class AgentActor(_ScopedActor):
+    """An AI agent, allowed exactly the partitions in its scope."""
+
+    @property
+    def prefix(self) -> str:
+        return "agent"
 
 
 @dataclass(frozen=True)
@@ -86,40 +100,23 @@ class UserActor:
 
 
 @dataclass(frozen=True)
-class SystemActor:
+class SystemActor(_ScopedActor):
     """Rapport itself, for housekeeping that must read context (summaries, exports)."""
 
-    name: str
     scopes: frozenset[Partition] = ALL_PARTITIONS
 
     @property
-    def label(self) -> str:
-        return f"system:{self.name}"
-
-    @property
-    def user(self) -> None:
-        return None
-
-    def may_read(self, partition: Partition) -> bool:
-        return partition in self.scopes
+    def prefix(self) -> str:
+        return "system"
 
 
 @dataclass(frozen=True)
-class ApiClientActor:
+class ApiClientActor(_ScopedActor):
     """Another system reading through the REST API (`api:crm`) or the MCP server (`mcp:bot`),
     allowed exactly the partitions its client token was granted."""
 
-    name: str
-    scopes: frozenset[Partition] = field(default_factory=frozenset)
     via: str = "api"
 
     @property
-    def label(self) -> str:
-        return f"{self.via}:{self.name}"
-
-    @property
-    def user(self) -> None:
-        return None
-
-    def may_read(self, partition: Partition) -> bool:
-        return partition in self.scopes
+    def prefix(self) -> str:
+        return self.via

@@ -13,6 +13,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from asgiref.sync import AsyncToSync, SyncToAsync
 from channels.layers import channel_layers
 from channels.testing.live import make_application
 from daphne.testing import DaphneProcess
@@ -57,6 +58,11 @@ def _fresh_server_process() -> None:
     channel_layers.backends.clear()
     pipeline._agent_threads = ThreadPoolExecutor(max_workers=16, thread_name_prefix="agent")
     pipeline._voice_workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="voice-turn")
+    # asgiref's own executor too: if an earlier async test gave it a worker thread, the copy
+    # believes it still has one and database_sync_to_async in the consumer never runs.
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+    SyncToAsync.context_to_thread_executor.clear()
+    AsyncToSync.loop_thread_executors.clear()
 
 
 @pytest.fixture

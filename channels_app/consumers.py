@@ -22,9 +22,8 @@ from channels_app.console.access import (
     conversation_ids_assigned,
     conversation_visible,
 )
-from channels_app.console.events import AGENTS, agent_group
 from channels_app.console.selectors import queue_row_read
-from channels_app.publisher import SUPERVISORS, conversation_group
+from memory.events import AGENTS, SUPERVISORS, agent_group, conversation_group
 
 REFUSED_NOT_SIGNED_IN = 4401
 REFUSED_NO_ROLE = 4403

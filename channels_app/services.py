@@ -16,6 +16,12 @@ from django.db import IntegrityError, transaction
 from channels_app.delivery import delivery_status_advance
 from channels_app.models import WebhookReceipt
 from memory.models import Channel, Conversation, Message
+from memory.selectors import (
+    conversation_open_for_thread,
+    email_thread_key_find,
+    message_find,
+    message_find_by_provider_id,
+)
 from memory.services import (
     InboundRecord,
     conversation_get_or_open,
@@ -74,7 +80,7 @@ def sms_receive(
         if idempotency_token and not receipt_claim(
             source=WebhookReceipt.Source.TWILIO_IDEMPOTENCY_TOKEN, key=idempotency_token
         ):
-            existing = Message.objects.filter(channel=Channel.SMS, provider_id=message_sid).first()
+            existing = message_find_by_provider_id(channel=Channel.SMS, provider_id=message_sid)
             if existing is not None:
                 return InboundRecord(message=existing, created=False)
         metadata: dict[str, Any] = {"from": sender, "to": recipient}
@@ -108,7 +114,7 @@ def sms_status_record(
             return None
         target = None
         if message_id is not None:
-            target = Message.objects.filter(pk=message_id, channel=Channel.SMS).first()
+            target = message_find(message_id=message_id, channel=Channel.SMS)
         return delivery_status_advance(
             message=target,
             channel=Channel.SMS,
@@ -142,10 +148,12 @@ def call_answer(*, call_sid: str, caller: str, called: str) -> CallAnswer:
         metadata={"call_sid": call_sid, "from": caller, "to": called},
     )
     greeting_id = f"{call_sid}:greeting"
-    existing = Message.objects.filter(channel=Channel.VOICE, provider_id=greeting_id).first()
+    existing = message_find_by_provider_id(channel=Channel.VOICE, provider_id=greeting_id)
     if existing is not None:
         return CallAnswer(conversation=conversation, greeting=existing.text)
-    greeting = call_greeting(customer_id=conversation.customer_id, correlation_id=call_sid)
+    greeting = call_greeting(
+        customer_id=conversation.customer_id, correlation_id=f"conversation:{conversation.pk}"
+    )
     try:
         with transaction.atomic():
             message_record_outbound(
@@ -157,7 +165,10 @@ def call_answer(*, call_sid: str, caller: str, called: str) -> CallAnswer:
                 delivery_status=Message.DeliveryStatus.SENT,
             )
     except IntegrityError:
-        greeting = Message.objects.get(channel=Channel.VOICE, provider_id=greeting_id).text
+        stored = message_find_by_provider_id(channel=Channel.VOICE, provider_id=greeting_id)
+        if stored is None:
+            raise
+        greeting = stored.text
     return CallAnswer(conversation=conversation, greeting=greeting)
 
 
@@ -194,11 +205,7 @@ def call_close(
             source=WebhookReceipt.Source.CALL_STATUS, key=f"{call_sid}:{call_status}"
         ):
             return None
-        conversation = (
-            Conversation.objects.filter(channel=Channel.VOICE, thread_key=call_sid)
-            .exclude(status=Conversation.Status.CLOSED)
-            .first()
-        )
+        conversation = conversation_open_for_thread(channel=Channel.VOICE, thread_key=call_sid)
         if conversation is None or call_status not in CALL_ENDED_STATUSES:
             return conversation
         conversation = conversation_go_quiet(
@@ -221,13 +228,7 @@ def email_thread_key(*, email: InboundEmail) -> str:
     referenced = [email.in_reply_to, *reversed(email.references)]
     known = [ref for ref in referenced if ref]
     if known:
-        conversation_key = (
-            Message.objects.filter(channel=Channel.EMAIL, provider_id__in=known)
-            .select_related("conversation")
-            .order_by("-sent_at")
-            .values_list("conversation__thread_key", flat=True)
-            .first()
-        )
+        conversation_key = email_thread_key_find(provider_ids=known)
         if conversation_key:
             return conversation_key
     if email.references:
@@ -291,9 +292,7 @@ def call_turn_answer(
 
 def call_turn_pickup(*, call_sid: str, turn: int, deadline_seconds: float) -> VoiceReply | None:
     """The answer to a turn whose reply was not ready in time; None for a turn never stored."""
-    message = Message.objects.filter(
-        channel=Channel.VOICE, provider_id=f"{call_sid}:{turn}"
-    ).first()
+    message = message_find_by_provider_id(channel=Channel.VOICE, provider_id=f"{call_sid}:{turn}")
     if message is None:
         return None
     return voice_turn_reply(message_id=message.pk, deadline_seconds=deadline_seconds)

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "memory",
     "orchestrator",
     "channels_app",
+    "bench",
 ]
 
 MIDDLEWARE = [
@@ -305,7 +306,7 @@ SLA_NEXT_RESPONSE_SECONDS = env_per_channel(
 )
 CONSOLE_QUEUE_LIMIT = int(os.environ.get("CONSOLE_QUEUE_LIMIT", "50"))
 CELERY_BEAT_SCHEDULE["console-sla-sweep"] = {
-    "task": "console.sla_sweep",
+    "task": "orchestrator.sla_sweep",
     "schedule": float(os.environ.get("SLA_SWEEP_SECONDS", "15")),
 }
 
@@ -313,8 +314,6 @@ CELERY_BEAT_SCHEDULE["console-sla-sweep"] = {
 # The audit chain's key: chain hashes are keyed so rewriting the trail needs more than SQL.
 # Empty: derived from SECRET_KEY (so rotating SECRET_KEY needs this set to the old derivation).
 RAPPORT_AUDIT_CHAIN_KEY = os.environ.get("RAPPORT_AUDIT_CHAIN_KEY", "")
-# Who watches agents' reads at the gate; empty turns the watch off.
-RAPPORT_ACCESS_WATCH = os.environ.get("RAPPORT_ACCESS_WATCH", "orchestrator.anomaly.watch_begin")
 # Where the watch keeps its sliding windows; empty: counted from the audit trail.
 RAPPORT_ANOMALY_REDIS_URL = os.environ.get("RAPPORT_ANOMALY_REDIS_URL", REDIS_URL)
 RAPPORT_ANOMALY_REFUSED_READS = int(os.environ.get("RAPPORT_ANOMALY_REFUSED_READS", "3"))

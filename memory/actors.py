@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 
 
 class Partition(StrEnum):
@@ -87,7 +87,7 @@ class AgentActor(_ScopedActor):
 class UserActor:
     """A person signed in to Rapport; each partition is a `memory.read_context_*` permission."""
 
-    user: AbstractBaseUser | AnonymousUser
+    user: User | AnonymousUser
 
     @property
     def label(self) -> str:

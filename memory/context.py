@@ -149,7 +149,8 @@ class ContextPack:
         """A JSON-ready dict of the pack (datetimes as ISO 8601)."""
         raw = asdict(self)
         raw["partitions"] = sorted(p.value for p in self.partitions)
-        return _jsonable(raw)
+        ready: dict[str, Any] = _jsonable(raw)
+        return ready
 
 
 def cut_to_words(text: str, budget: int) -> str:

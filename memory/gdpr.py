@@ -39,6 +39,7 @@ from memory.models import (
     WriteConflict,
 )
 from memory.selectors import CustomerDossier, customer_dossier_read
+from memory.signals import personal_data_erasing
 
 if TYPE_CHECKING:
     from memory.actors import Actor
@@ -71,7 +72,9 @@ def customer_erase(*, customer: Customer, erased_by: str, reason: str) -> Erasur
         conversations = Conversation.objects.filter(customer_id__in=people)
         audited = _audited_rows(people)
         counts = {
-            **_messages_scrub(messages),
+            **_messages_scrub(
+                messages, conversation_ids=list(conversations.values_list("pk", flat=True))
+            ),
             "conversations": conversations.update(
                 subject="",
                 summary="",
@@ -100,7 +103,6 @@ def customer_erase(*, customer: Customer, erased_by: str, reason: str) -> Erasur
             "cases": Case.objects.filter(customer_id__in=people).update(
                 reference=_erased_key("case", "id"), reference_key="", title=""
             ),
-            "reply_drafts": _reply_drafts_scrub(conversations),
             "audit_entries": _audit_trail_scrub(audited),
             "customers": Customer.objects.filter(pk__in=people).update(
                 display_name="", external_id=None, erased_at=timezone.now()
@@ -134,17 +136,21 @@ def _erased_key(kind: str, column: str) -> Concat:
     return Concat(Value(f"erased-{kind}-"), Cast(column, CharField()))
 
 
-def _messages_scrub(messages: QuerySet[Message]) -> dict[str, int]:
-    """Blank the words of these messages and everything derived from them."""
-    from orchestrator.models import AgentRun, PipelineRun
-
-    runs = PipelineRun.objects.filter(
-        Q(inbound_message__in=messages) | Q(reply_message__in=messages)
-    )
+def _messages_scrub(
+    messages: QuerySet[Message], *, conversation_ids: list[int] | None = None
+) -> dict[str, int]:
+    """Blank the words of these messages and everything derived from them; the layers above
+    scrub what they derived (traces, drafts) on `personal_data_erasing`."""
+    counts: dict[str, int] = {}
+    for _, scrubbed in personal_data_erasing.send(
+        sender=Message,
+        message_ids=list(messages.values_list("pk", flat=True)),
+        conversation_ids=conversation_ids or [],
+    ):
+        counts |= dict(scrubbed) if isinstance(scrubbed, dict) else {}
     return {
+        **counts,
         "sentiment_readings": SentimentReading.objects.filter(message__in=messages).delete()[0],
-        "agent_runs": AgentRun.objects.filter(pipeline_run__in=runs).update(output={}, error=""),
-        "pipeline_runs": runs.update(merge={}, decision={}, error=""),
         "messages": messages.update(
             text="",
             raw_text="",
@@ -153,12 +159,6 @@ def _messages_scrub(messages: QuerySet[Message]) -> dict[str, int]:
             provider_id=_erased_key("message", "id"),
         ),
     }
-
-
-def _reply_drafts_scrub(conversations: QuerySet[Conversation]) -> int:
-    from channels_app.models import ReplyDraft
-
-    return ReplyDraft.objects.filter(conversation__in=conversations).update(text="")
 
 
 def _audited_rows(people: list[int]) -> Q:
@@ -188,13 +188,14 @@ def _audited_rows(people: list[int]) -> Q:
 def _audit_trail_scrub(match: Q) -> int:
     """Blank the personal fields of these entries; the chained fields stay, so `audit verify`
     still proves who read what, when and why."""
-    return AuditEntry.objects.filter(match).update(
+    scrubbed: int = AuditEntry.objects.filter(match).update(
         object_repr=ERASED,
         changes=None,
         changes_text="",
         serialized_data=None,
         additional_data=None,
     )
+    return scrubbed
 
 
 # Retention ---------------------------------------------------------------------------------------

@@ -596,3 +596,64 @@ class AuditChain(models.Model):
 
     def __str__(self) -> str:
         return f"audit chain at #{self.seq}"
+
+
+class ApiClient(models.Model):
+    """Another system allowed into the memory through the REST API or the MCP server.
+
+    Only a SHA-256 of its token is kept: a token is 256 random bits, so a plain digest is
+    enough to find it and cannot be turned back into it.
+    """
+
+    name = models.SlugField(max_length=60, unique=True)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Context partitions it may read: profile, identities, messages, business, "
+        "emotion, pii.",
+    )
+    active = models.BooleanField(
+        default=True, help_text="Off once revoked: its token stops working."
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "API client"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ActorQuarantine(models.Model):
+    """An agent or API client stopped from reading customer context, by the access watch or by
+    a person, until a person lifts it. One row per actor label ("agent:responder", "api:crm");
+    its history is in the audit trail."""
+
+    actor = models.CharField(max_length=150, unique=True, help_text="agent:responder, api:crm")
+    active = models.BooleanField(default=True)
+    anomaly = models.CharField(
+        max_length=30, blank=True, help_text="Which anomaly put it there, if the watch did."
+    )
+    reason = models.CharField(max_length=300)
+    quarantined_at = models.DateTimeField(default=timezone.now)
+    quarantined_by = models.CharField(max_length=150, help_text="The watch, or the person.")
+    detection_ms = models.FloatField(
+        null=True, blank=True, help_text="From the offending read to the quarantine."
+    )
+    lifted_at = models.DateTimeField(
+        null=True, blank=True, help_text="Reads before it no longer count towards anomalies."
+    )
+    lifted_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-quarantined_at"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="actor_quarantine_says_why")
+        ]
+
+    def __str__(self) -> str:
+        state = "quarantined" if self.active else "lifted"
+        return f"{self.actor} ({state})"

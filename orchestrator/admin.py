@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from memory.actors import UserActor
-from orchestrator.anomaly import agent_quarantine_lift
+from memory.watch import actor_quarantine, actor_quarantine_lift, actors_quarantined
 from orchestrator.models import (
     AgentConfig,
     AgentRun,
@@ -32,28 +32,35 @@ class AgentConfigAdmin(admin.ModelAdmin):
         "kind",
         "role",
         "enabled",
-        "quarantined",
-        "quarantine_kind",
-        "quarantine_detection_ms",
+        "quarantine",
         "scopes",
         "timeout_seconds",
     )
-    list_filter = ("kind", "enabled", "quarantined")
+    list_filter = ("kind", "enabled")
     search_fields = ("name",)
-    actions = ("quarantine", "clear_quarantine")
+    actions = ("quarantine_selected", "lift_quarantine")
 
-    @admin.action(description="Quarantine the selected agents")
-    def quarantine(self, request: HttpRequest, queryset: QuerySet[AgentConfig]) -> None:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AgentConfig]:
+        queryset = super().get_queryset(request)
+        self._quarantined = actors_quarantined(actors=[c.actor_label for c in queryset])
+        return queryset
+
+    @admin.display(description="quarantine")
+    def quarantine(self, config: AgentConfig) -> str:
+        held = getattr(self, "_quarantined", {}).get(config.actor_label)
+        return held.reason if held is not None else "—"
+
+    @admin.action(description="Quarantine the selected agents (audited)")
+    def quarantine_selected(self, request: HttpRequest, queryset: QuerySet[AgentConfig]) -> None:
+        by = UserActor(request.user).label
         for config in queryset:
-            config.quarantined = True
-            config.quarantine_reason = config.quarantine_reason or f"by {request.user}"
-            config.save(update_fields=["quarantined", "quarantine_reason", "updated_at"])
+            actor_quarantine(actor=config.actor_label, reason=f"by {by}", quarantined_by=by)
         self.message_user(request, f"{queryset.count()} agent(s) quarantined.", messages.WARNING)
 
     @admin.action(description="Lift quarantine (a supervisor's decision, audited)")
-    def clear_quarantine(self, request: HttpRequest, queryset: QuerySet[AgentConfig]) -> None:
-        for config in queryset.filter(quarantined=True):
-            agent_quarantine_lift(config=config, lifted_by=UserActor(request.user).label)
+    def lift_quarantine(self, request: HttpRequest, queryset: QuerySet[AgentConfig]) -> None:
+        for config in queryset:
+            actor_quarantine_lift(actor=config.actor_label, lifted_by=UserActor(request.user).label)
 
 
 class BusinessRuleForm(forms.ModelForm):

@@ -12,7 +12,11 @@ from django.conf import settings
 
 from memory.actors import AgentActor, Partition
 from memory.models import Conversation, Message
-from memory.selectors import context_read
+from memory.selectors import (
+    context_read,
+    conversation_latest_elsewhere,
+    message_has_earlier_inbound,
+)
 from memory.services import conversation_record_channel_switch
 
 if TYPE_CHECKING:
@@ -30,16 +34,13 @@ def channel_switch_carry(*, inbound: Message) -> ChannelSwitch | None:
     """
     seen = time.perf_counter()
     conversation = inbound.conversation
-    if conversation.previous_id is not None or _has_earlier_turns(inbound):
+    if conversation.previous_id is not None or message_has_earlier_inbound(message=inbound):
         return None
     window = dt.timedelta(hours=settings.ORCHESTRATOR_CHANNEL_SWITCH_WINDOW_HOURS)
-    previous = (
-        Conversation.objects.filter(
-            customer_id=inbound.customer_id, last_message_at__gte=inbound.sent_at - window
-        )
-        .exclude(pk=conversation.pk)
-        .order_by("-last_message_at", "-pk")
-        .first()
+    previous = conversation_latest_elsewhere(
+        customer_id=inbound.customer_id,
+        conversation_id=conversation.pk,
+        since=inbound.sent_at - window,
     )
     if previous is None or previous.channel == conversation.channel:
         return None
@@ -57,14 +58,6 @@ def channel_switch_carry(*, inbound: Message) -> ChannelSwitch | None:
         carried_case_ids=[case.case_id for case in pack.open_cases],
         latency_ms=round((time.perf_counter() - seen) * 1000, 2),
     )
-
-
-def _has_earlier_turns(inbound: Message) -> bool:
-    return Message.objects.filter(
-        conversation_id=inbound.conversation_id,
-        direction=Message.Direction.INBOUND,
-        pk__lt=inbound.pk,
-    ).exists()
 
 
 def handover_summary(*, pack: ContextPack, previous: Conversation) -> str:

@@ -13,8 +13,8 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from channels_app.publisher import SUPERVISORS, conversation_group, publish
 from memory.actors import AgentActor, Partition
+from memory.events import ConversationStatus, publish
 from memory.models import Conversation, Fact, Message
 from memory.selectors import context_read
 from memory.services import conversation_go_quiet, fact_assert
@@ -107,11 +107,7 @@ def conversation_wrap_up(*, conversation_id: int, status: str) -> WrapUp:
         summary=summary,
         metadata={"reconciled": reconciled.to_json()},
     )
-    publish(
-        "conversation.status",
-        {"conversation_id": quiet.pk, "status": quiet.status, "summary": summary},
-        groups=(SUPERVISORS, conversation_group(quiet.pk)),
-    )
+    publish(ConversationStatus(conversation_id=quiet.pk, status=quiet.status, summary=summary))
     return WrapUp(conversation=quiet, status=quiet.status, summary=summary, reconciled=reconciled)
 
 

@@ -17,7 +17,13 @@ from django.db import transaction
 from memory import services as memory_services
 from memory.identities import InvalidAddress
 from memory.models import Case, Customer, Fact, Identity, Message
-from memory.selectors import cases_find_by_reference_keys
+from memory.selectors import (
+    case_find,
+    case_find_by_reference,
+    cases_find_by_reference_keys,
+    customer_get,
+    fact_find_current,
+)
 from orchestrator.agents.base import ProposedWrite, WriteKind
 
 logger = logging.getLogger(__name__)
@@ -146,15 +152,13 @@ def _fact_assert(
     value = write.value or "yes"
     case = None
     if write.case_reference:
-        case = cases.get(write.case_reference.casefold()) or (
-            Case.objects.filter(
-                customer=message.customer, reference__iexact=write.case_reference
-            ).first()
+        case = cases.get(write.case_reference.casefold()) or case_find_by_reference(
+            customer_id=message.customer_id, reference=write.case_reference
         )
     if key in FIRST_STATEMENT_KEYS and (
-        described := Fact.objects.filter(
-            customer=message.customer, case=case, key=key, valid_until__isnull=True
-        ).first()
+        described := fact_find_current(
+            customer_id=message.customer_id, key=key, case_id=case.pk if case else None
+        )
     ):
         # How the customer first described a problem stays: follow-ups are not new problems.
         return {"value": value, "skipped": "already described", "fact_id": described.pk}
@@ -178,7 +182,9 @@ def _fact_assert(
 
 def _case_status(*, agent: str, write: ProposedWrite, message: Message) -> dict[str, Any]:
     case_id = write.detail.get("case_id")
-    case = Case.objects.filter(pk=case_id, customer=message.customer).first()
+    case = (
+        case_find(case_id=case_id, customer_id=message.customer_id) if case_id is not None else None
+    )
     if case is None:
         return {"value": write.value, "skipped": "no such open case"}
     result = memory_services.case_set_status(
@@ -233,7 +239,7 @@ def _link_by_reference(*, agent: str, write: ProposedWrite, message: Message) ->
     return _one_person(
         agent=agent,
         message=message,
-        other=Customer.objects.get(pk=case.customer_id),
+        other=customer_get(customer_id=case.customer_id),
         evidence=(
             f"customer quoted {case.kind} {case.reference}, held by customer #{case.customer_id}"
         ),

@@ -5,6 +5,7 @@ supervisor reads to see why the customer got that answer).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -56,20 +57,6 @@ class AgentConfig(models.Model):
         help_text="Context partitions it may read: profile, identities, messages, business, "
         "emotion, pii. A read outside them is refused and recorded.",
     )
-    quarantined = models.BooleanField(
-        default=False, help_text="Kept off every plan until a person clears it."
-    )
-    quarantine_reason = models.CharField(max_length=300, blank=True)
-    quarantine_kind = models.CharField(
-        max_length=30, blank=True, help_text="Which anomaly put it there, if the watch did."
-    )
-    quarantined_at = models.DateTimeField(null=True, blank=True)
-    quarantine_detection_ms = models.FloatField(
-        null=True, blank=True, help_text="From the offending read to the quarantine."
-    )
-    quarantine_lifted_at = models.DateTimeField(
-        null=True, blank=True, help_text="Reads before it no longer count towards anomalies."
-    )
     timeout_seconds = models.FloatField(
         null=True, blank=True, help_text="Empty: the agent's own default."
     )
@@ -92,12 +79,11 @@ class AgentConfig(models.Model):
     def clean(self) -> None:
         if self.kind == self.Kind.HTTP and not self.endpoint:
             raise ValidationError({"endpoint": "An HTTP agent needs an endpoint."})
-        if self.quarantined and not self.quarantine_reason:
-            raise ValidationError({"quarantine_reason": "Say why the agent is quarantined."})
 
     @property
-    def runnable(self) -> bool:
-        return self.enabled and not self.quarantined
+    def actor_label(self) -> str:
+        """The label its reads are audited and watched under."""
+        return f"agent:{self.name}"
 
 
 class ReplyTemplate(models.Model):
@@ -296,3 +282,133 @@ class AgentRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agent_name} on message #{self.pipeline_run.inbound_message_id}"
+
+
+# The workflow of people: presence, drafts awaiting approval, response clocks -------------------
+
+
+class AgentPresence(models.Model):
+    """Whether a human agent can take conversations now, and how many at once."""
+
+    class Status(models.TextChoices):
+        ONLINE = "online", "Online"
+        BUSY = "busy", "Busy"
+        AWAY = "away", "Away"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="presence"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.AWAY)
+    capacity = models.PositiveSmallIntegerField(
+        default=3, help_text="How many conversations the agent works at once."
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "agent presence"
+        constraints = [
+            models.CheckConstraint(condition=Q(capacity__gte=1), name="presence_capacity_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.status}"
+
+
+class ReplyDraft(models.Model):
+    """A reply automation wrote in approval mode, held until a person approves or edits it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for approval"
+        SENT = "sent", "Approved and sent"
+        DISCARDED = "discarded", "Discarded"
+
+    conversation = models.ForeignKey(
+        "memory.Conversation", on_delete=models.CASCADE, related_name="reply_drafts"
+    )
+    inbound_message = models.ForeignKey(
+        "memory.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField()
+    author_agent = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    edited = models.BooleanField(default=False)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    sent_message = models.OneToOneField(
+        "memory.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation"],
+                condition=Q(status="pending"),
+                name="reply_draft_one_pending_per_conversation",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"draft for conversation #{self.conversation_id} ({self.status})"
+
+
+class ResponseClock(models.Model):
+    """One promise to answer a waiting customer in time (the SLA timer): the first human
+    answer after a handoff, or the next one after the customer writes again."""
+
+    class Kind(models.TextChoices):
+        FIRST = "first", "First response"
+        NEXT = "next", "Next response"
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Running"
+        ANSWERED = "answered", "Answered"
+        RELEASED = "released", "Released to automation"
+
+    conversation = models.ForeignKey(
+        "memory.Conversation", on_delete=models.CASCADE, related_name="response_clocks"
+    )
+    handoff = models.ForeignKey(
+        "memory.Handoff", on_delete=models.CASCADE, related_name="response_clocks"
+    )
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    channel = models.CharField(max_length=10)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who answered, or who had the conversation when the clock ran out.",
+    )
+    breached_at = models.DateTimeField(
+        null=True, blank=True, help_text="When supervisors were alerted that it ran out."
+    )
+
+    class Meta:
+        ordering = ["due_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation"],
+                condition=Q(state="running"),
+                name="response_clock_one_running_per_conversation",
+            )
+        ]
+        indexes = [models.Index(fields=["state", "due_at"]), models.Index(fields=["started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} response for conversation #{self.conversation_id} ({self.state})"
+
+    @property
+    def met(self) -> bool | None:
+        """Answered in time (True), late or ran out (False), or still open (None)."""
+        if self.answered_at is not None:
+            return self.answered_at <= self.due_at
+        return False if self.breached_at is not None else None

@@ -5,7 +5,7 @@ delegation by intent (IntentRoute: the responder with a template, an external ag
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -81,67 +81,64 @@ def decide(*, run: PipelineRun, turn: InboundTurn, findings: dict[str, dict[str,
         trend=mood.direction if mood else "steady",
     )
     ruled = _rules_apply(findings.get("rules", {}), signals=signals)
-    base = {
-        "intent": intent,
-        "confidence": confidence,
-        "priority": ruled.priority,
-        "rules_matched": ruled.matched,
-        "case_id": ruled.case_id,
-        "writes": ruled.writes,
-        "mood": {"label": signals.mood, "trend": signals.trend, "score": mood.score if mood else 0},
-    }
+    base = Decision(
+        route=Route.REPLY,
+        template="",
+        intent=intent,
+        confidence=confidence,
+        priority=ruled.priority,
+        rules_matched=ruled.matched,
+        case_id=ruled.case_id,
+        writes=ruled.writes,
+        mood={"label": signals.mood, "trend": signals.trend, "score": mood.score if mood else 0},
+    )
 
     def hand_off(reason: str, requested_by: str) -> Decision:
-        return Decision(
+        return replace(
+            base,
             route=Route.HAND_OFF,
             template="handoff",
             reasons=(reason,),
             reason=reason,
             requested_by=requested_by,
-            **base,
         )
 
     if intent_found.get("asks_for_person") or intent == ASK_FOR_PERSON_INTENT:
         return hand_off("the customer asked for a person", "customer")
     if ruled.hand_off:
         return hand_off(ruled.hand_off, "agent:rules")
-    if _angry(mood):
+    if mood is not None and _angry(mood):
         return hand_off(
             f"the customer is upset (mood {mood.score:+.2f}, {mood.direction})", "agent:router"
         )
     if ruled.template:
-        return Decision(
-            route=Route.REPLY,
-            template=ruled.template,
-            reasons=(f"rule chose template {ruled.template}",),
-            **base,
+        return replace(
+            base, template=ruled.template, reasons=(f"rule chose template {ruled.template}",)
         )
     if out_of_scope:
         if _clarifications_in_a_row(run) < settings.ORCHESTRATOR_CLARIFY_BEFORE_HANDOFF:
-            return Decision(
+            return replace(
+                base,
                 route=Route.CLARIFY,
                 template="clarify",
                 reasons=(f"not understood (confidence {confidence:.2f}): asking to rephrase",),
-                **base,
             )
         return hand_off(f"not understood again (confidence {confidence:.2f})", "agent:router")
     route = IntentRoute.objects.filter(intent=intent, enabled=True).select_related("agent").first()
     if route is not None and route.target == IntentRoute.Target.HUMAN:
         return hand_off(f"intent {intent} is routed to people", "agent:router")
     if route is not None and route.target == IntentRoute.Target.AGENT and route.agent:
-        return Decision(
-            route=Route.REPLY,
+        return replace(
+            base,
             template=route.template or intent,
             agent=route.agent.name,
             reasons=(f"intent {intent} is delegated to agent {route.agent.name}",),
-            **base,
         )
     template = (route.template if route is not None and route.template else "") or intent
-    return Decision(
-        route=Route.REPLY,
+    return replace(
+        base,
         template=template,
         reasons=(f"intent {intent} ({confidence:.2f}) answered with template {template}",),
-        **base,
     )
 
 

@@ -1,4 +1,5 @@
-"""Celery tasks of the orchestrator: thin wrappers around the pipeline and the lifecycle.
+"""Celery tasks of the orchestrator: thin wrappers around the pipeline, the lifecycle and the
+workflow of people.
 
 Each inbound message is planned once; the full path fans its agents out as a chord whose body
 merges and replies. Every task is idempotent: the message's PipelineRun decides, not a cache.
@@ -6,13 +7,16 @@ merges and replies. Every task is idempotent: the message's PipelineRun decides,
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from celery import chord, group, shared_task
 from django.db import OperationalError, transaction
 
+from memory.selectors import conversation_find
 from orchestrator import lifecycle, pipeline
 from orchestrator.models import PipelineRun
+from orchestrator.people import clocks, queue
 
 RETRY_DATABASE_HICCUPS: dict[str, Any] = {
     "autoretry_for": (OperationalError,),
@@ -94,3 +98,34 @@ def conversations_sweep() -> int:
 def conversation_wrap_up(conversation_id: int, status: str) -> str:
     """Summarise a quiet conversation and reconcile what it taught into facts; the new status."""
     return lifecycle.conversation_wrap_up(conversation_id=conversation_id, status=status).status
+
+
+@shared_task(
+    name="orchestrator.conversation_waiting",
+    acks_late=True,
+    time_limit=30,
+    soft_time_limit=25,
+    **RETRY_DATABASE_HICCUPS,
+)
+def conversation_waiting(conversation_id: int, waiting_since: str) -> int | None:
+    """Start the waiting customer's response clock and hand the queue out; the clock's id.
+
+    Idempotent: one running clock per conversation is a unique constraint.
+    """
+    conversation = conversation_find(conversation_id=conversation_id)
+    if conversation is None:
+        return None
+    clock = clocks.response_clock_start(
+        conversation=conversation, waiting_since=dt.datetime.fromisoformat(waiting_since)
+    )
+    queue.queue_assign_waiting()
+    return clock.pk if clock is not None else None
+
+
+@shared_task(name="orchestrator.sla_sweep", acks_late=True, time_limit=60, soft_time_limit=50)
+def sla_sweep() -> int:
+    """Beat: alert supervisors of every answer past its target (once), then hand out any
+    handoff still waiting for an agent with room."""
+    escalated = clocks.sla_breaches_escalate()
+    queue.queue_assign_waiting()
+    return len(escalated)

@@ -34,7 +34,7 @@ def _test_settings(settings):
 @pytest.fixture(autouse=True)
 def _agent_watch_windows_cleared():
     """The watch on agents keeps its windows in Redis, which a test's rollback leaves behind."""
-    from orchestrator.anomaly import windows_forget_all
+    from memory.watch import windows_forget_all
 
     windows_forget_all()
     yield

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from channels_app.api.clients import api_client_actor_for_token
 from memory.actors import Actor, ApiClientActor, UserActor
+from memory.services.clients import api_client_actor_for_token
 
 if TYPE_CHECKING:
     from rest_framework.request import Request

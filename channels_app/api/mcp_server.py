@@ -17,7 +17,6 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import BaseModel
 
-from channels_app.api.clients import api_client_actor_for_token
 from memory.actors import ApiClientActor, Partition
 from memory.identities import normalize_identity
 from memory.models import Customer
@@ -25,8 +24,10 @@ from memory.selectors import (
     ContextAccessRefused,
     context_read,
     context_search,
+    customer_find,
     customer_find_by_identity,
 )
+from memory.services.clients import api_client_actor_for_token
 
 INSTRUCTIONS = (
     "Rapport is a contact center's memory of its customers. Use `search` to find customers, "
@@ -73,7 +74,7 @@ def _when(raw: str | None, name: str) -> dt.datetime | None:
 def _customer_named(customer: str) -> Customer:
     """A customer by id, phone or e-mail; no context is read finding them."""
     if customer.strip().isdigit():
-        found = Customer.objects.filter(pk=int(customer)).first()
+        found = customer_find(customer_id=int(customer))
     else:
         kind = "email" if "@" in customer else "phone"
         try:

@@ -17,12 +17,15 @@ from channels_app.api import serializers as s
 from channels_app.api.authentication import request_actor
 from memory.actors import Actor, Partition
 from memory.identities import normalize_identity
-from memory.models import Case, Customer, Fact
+from memory.models import Fact
 from memory.selectors import (
     RecordFilter,
     RecordKind,
+    case_find,
     context_read,
     context_search,
+    customer_get,
+    customers_index,
     records_read,
 )
 from memory.services import (
@@ -80,17 +83,16 @@ class CustomerIndexView(generics.ListAPIView):
     def get_queryset(self) -> Any:
         narrowed = s.CustomerIndexFilterSerializer(data=self.request.query_params)
         narrowed.is_valid(raise_exception=True)
-        rows = Customer.objects.filter(merged_into__isnull=True).order_by("pk")
-        if external_id := narrowed.validated_data.get("external_id"):
-            rows = rows.filter(external_id=external_id)
+        identities: list[tuple[str, str]] = []
         for kind in ("phone", "email"):
             if raw := narrowed.validated_data.get(kind):
                 try:
-                    value = normalize_identity(kind, raw)
+                    identities.append((kind, normalize_identity(kind, raw)))
                 except ValueError as error:
                     raise ValidationError({kind: str(error)}) from None
-                rows = rows.filter(identities__kind=kind, identities__value=value)
-        return rows
+        return customers_index(
+            external_id=narrowed.validated_data.get("external_id") or "", identities=identities
+        )
 
 
 class CustomerBulkView(APIView):
@@ -269,10 +271,10 @@ class FactListView(CustomerRecordsView):
         expected = given.get("expected_version", _if_match_version(request))
         if expected is None:
             raise ValidationError({"expected_version": "Send it, or an If-Match header."})
-        customer = Customer.objects.get(pk=customer_id)
+        customer = customer_get(customer_id=customer_id)  # an unknown one is the handler's 404
         case = None
         if "case" in given:
-            case = Case.objects.filter(pk=given["case"], customer=customer).first()
+            case = case_find(case_id=given["case"], customer_id=customer.pk)
             if case is None:
                 raise ValidationError({"case": "No such case for this customer."})
         fact = fact_assert_unless_stale(

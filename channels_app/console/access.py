@@ -8,13 +8,14 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
-
-from memory.models import Conversation, Handoff
 from memory.roles import AGENTS, SUPERVISORS
+from memory.selectors import conversation_ids_held, conversations_visible_to
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.db.models import QuerySet
+
+    from memory.models import Conversation
 
 
 class ConsoleRole(StrEnum):
@@ -39,15 +40,7 @@ def console_role(user: AbstractBaseUser | AnonymousUser) -> ConsoleRole | None:
 def conversations_visible(*, user: AbstractBaseUser, role: ConsoleRole) -> QuerySet[Conversation]:
     """The conversations a person may open: all for a supervisor; for an agent, those handed
     to them and those waiting in the queue for anyone."""
-    conversations = Conversation.objects.all()
-    if role is ConsoleRole.SUPERVISOR:
-        return conversations
-    open_handoffs = Handoff.objects.filter(conversation=OuterRef("pk")).exclude(
-        status=Handoff.Status.RELEASED
-    )
-    mine = open_handoffs.filter(assigned_to=user)
-    up_for_grabs = open_handoffs.filter(status=Handoff.Status.WAITING, assigned_to__isnull=True)
-    return conversations.filter(Q(Exists(mine)) | Q(Exists(up_for_grabs)))
+    return conversations_visible_to(user_id=user.pk, supervisor=role is ConsoleRole.SUPERVISOR)
 
 
 def conversation_visible(
@@ -58,8 +51,4 @@ def conversation_visible(
 
 def conversation_ids_assigned(*, user: AbstractBaseUser) -> list[int]:
     """The conversations whose open handoff is the agent's: their websocket follows these."""
-    return list(
-        Handoff.objects.filter(assigned_to=user)
-        .exclude(status=Handoff.Status.RELEASED)
-        .values_list("conversation_id", flat=True)
-    )
+    return conversation_ids_held(user_id=user.pk)

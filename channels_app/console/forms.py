@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from channels_app.models import AgentPresence
+from orchestrator.models import AgentPresence
 
 
 class ReplyForm(forms.Form):

@@ -6,18 +6,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from channels_app.console import selectors, services
+from channels_app.console import selectors
 from channels_app.console.access import ConsoleRole, console_role, conversations_visible
 from channels_app.console.forms import (
     ApprovalForm,
@@ -29,9 +29,14 @@ from channels_app.console.forms import (
     ReassignForm,
     ReplyForm,
 )
-from channels_app.models import ReplyDraft
-from memory.models import Conversation, Customer, MergeProposal, Message
-from memory.services import MergeRefused
+from memory.selectors import customer_find, merge_proposal_find, message_inbound_find
+from memory.services import MergeRefused, customer_merge, merge_proposal_decide
+from orchestrator.models import ReplyDraft
+from orchestrator.people import conversations, corrections, drafts
+from orchestrator.people import queue as work_queue
+
+if TYPE_CHECKING:
+    from memory.models import Conversation
 
 View = Callable[..., HttpResponse]
 
@@ -128,7 +133,7 @@ def report(request: HttpRequest) -> HttpResponse:
 @require_POST
 @console_view()
 def take_over(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    services.conversation_take_over_by_person(
+    conversations.conversation_take_over(
         conversation=_conversation(request, conversation_id), user=request.user
     )
     return _back(conversation_id)
@@ -143,10 +148,10 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
         messages.error(request, "Write a reply first.")
         return _back(conversation_id)
     try:
-        services.conversation_reply_as_person(
+        conversations.conversation_reply_as_person(
             conversation=target, user=request.user, text=form.cleaned_data["text"]
         )
-    except services.PersonReplyRefused as refused:
+    except conversations.PersonReplyRefused as refused:
         messages.error(request, str(refused))
     return _back(conversation_id)
 
@@ -154,8 +159,9 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
 @require_POST
 @console_view()
 def release(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    services.conversation_release_by_person(
-        conversation=_conversation(request, conversation_id), user=request.user
+    conversations.conversation_release(
+        conversation=_conversation(request, conversation_id),
+        released_by=work_queue.person_label(request.user),
     )
     return _back(conversation_id)
 
@@ -165,7 +171,7 @@ def release(request: HttpRequest, conversation_id: int) -> HttpResponse:
 def approval(request: HttpRequest, conversation_id: int) -> HttpResponse:
     form = ApprovalForm(request.POST)
     form.is_valid()
-    services.conversation_approval_set(
+    conversations.conversation_set_approval(
         conversation=_conversation(request, conversation_id),
         required=bool(form.cleaned_data.get("required")),
         user=request.user,
@@ -181,7 +187,7 @@ def draft_approve(request: HttpRequest, conversation_id: int, draft_id: int) -> 
     form = DraftApproveForm(request.POST)
     form.is_valid()
     if (
-        services.reply_draft_approve(
+        drafts.reply_draft_approve(
             draft=draft, user=request.user, text=form.cleaned_data.get("text") or None
         )
         is None
@@ -195,7 +201,7 @@ def draft_approve(request: HttpRequest, conversation_id: int, draft_id: int) -> 
 def draft_discard(request: HttpRequest, conversation_id: int, draft_id: int) -> HttpResponse:
     target = _conversation(request, conversation_id)
     draft = get_object_or_404(ReplyDraft, pk=draft_id, conversation=target)
-    services.reply_draft_discard(draft=draft, user=request.user)
+    drafts.reply_draft_discard(draft=draft, user=request.user)
     return _back(conversation_id)
 
 
@@ -203,12 +209,12 @@ def draft_discard(request: HttpRequest, conversation_id: int, draft_id: int) -> 
 @console_view()
 def intent_correct(request: HttpRequest, conversation_id: int, message_id: int) -> HttpResponse:
     target = _conversation(request, conversation_id)
-    message = get_object_or_404(
-        Message, pk=message_id, customer_id=target.customer_id, direction=Message.Direction.INBOUND
-    )
+    message = message_inbound_find(message_id=message_id, customer_id=target.customer_id)
+    if message is None:
+        raise Http404("no such message of this customer")
     form = IntentCorrectionForm(request.POST)
     if form.is_valid():
-        services.message_intent_correct(
+        corrections.message_intent_correct(
             message=message, intent=form.cleaned_data["intent"], user=request.user
         )
     else:
@@ -223,7 +229,7 @@ def reassign(request: HttpRequest, conversation_id: int) -> HttpResponse:
     form = ReassignForm(request.POST)
     if form.is_valid():
         person = get_object_or_404(selectors.people_assignable(), pk=form.cleaned_data["user_id"])
-        services.handoff_reassign(conversation=target, to_user=person, by=request.user)
+        work_queue.handoff_reassign(conversation=target, to_user=person, by=request.user)
     return _back(conversation_id)
 
 
@@ -235,13 +241,15 @@ def merge(request: HttpRequest, conversation_id: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Give the id of the duplicate customer record.")
         return _back(conversation_id)
-    source = get_object_or_404(Customer, pk=form.cleaned_data["other_customer_id"])
+    source = customer_find(customer_id=form.cleaned_data["other_customer_id"])
+    if source is None:
+        raise Http404("no such customer")
     try:
-        services.customers_merge_by_person(
+        customer_merge(
             source=source,
             target=target.customer,
-            user=request.user,
-            reason=form.cleaned_data["reason"],
+            merged_by=work_queue.person_label(request.user),
+            reason=form.cleaned_data["reason"] or "merged by a person",
         )
     except MergeRefused as refused:
         messages.error(request, str(refused))
@@ -254,16 +262,16 @@ def merge(request: HttpRequest, conversation_id: int) -> HttpResponse:
 @console_view(supervisor_only=True)
 def proposal_decide(request: HttpRequest, conversation_id: int, proposal_id: int) -> HttpResponse:
     target = _conversation(request, conversation_id)
-    proposal = get_object_or_404(
-        MergeProposal.objects.filter(customer_id=target.customer_id)
-        | MergeProposal.objects.filter(other_customer_id=target.customer_id),
-        pk=proposal_id,
-    )
+    proposal = merge_proposal_find(proposal_id=proposal_id, customer_id=target.customer_id)
+    if proposal is None:
+        raise Http404("no such merge proposal for this customer")
     form = ProposalForm(request.POST)
     form.is_valid()
     try:
-        services.merge_proposal_settle(
-            proposal=proposal, accept=bool(form.cleaned_data.get("accept")), user=request.user
+        merge_proposal_decide(
+            proposal=proposal,
+            accept=bool(form.cleaned_data.get("accept")),
+            decided_by=work_queue.person_label(request.user),
         )
     except MergeRefused as refused:
         messages.error(request, str(refused))
@@ -275,7 +283,7 @@ def proposal_decide(request: HttpRequest, conversation_id: int, proposal_id: int
 def presence(request: HttpRequest) -> HttpResponse:
     form = PresenceForm(request.POST)
     if form.is_valid():
-        services.presence_set(
+        work_queue.presence_set(
             user=request.user,
             status=form.cleaned_data["status"],
             capacity=form.cleaned_data.get("capacity"),

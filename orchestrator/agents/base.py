@@ -98,10 +98,17 @@ class Agent(Protocol):
     `run` must not touch the database: it may run in a thread that is abandoned on timeout.
     """
 
-    name: str
-    reads: frozenset[Partition]
-    may_write: frozenset[WriteKind]
-    timeout_seconds: float
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def reads(self) -> frozenset[Partition]: ...
+
+    @property
+    def may_write(self) -> frozenset[WriteKind]: ...
+
+    @property
+    def timeout_seconds(self) -> float: ...
 
     def run(self, *, pack: ContextPack, turn: InboundTurn) -> AgentOutcome: ...
 

@@ -157,7 +157,8 @@ class ChatModelAgent:
 def _outcome(
     answer: dict[str, Any], *, agent: HttpAgent | ChatModelAgent, pack: ContextPack
 ) -> AgentOutcome:
-    findings = answer.get("findings") if isinstance(answer.get("findings"), dict) else {}
+    given = answer.get("findings")
+    findings: dict[str, Any] = dict(given) if isinstance(given, dict) else {}
     writes, refused = _writes_from(
         answer.get("writes"),
         allowed=agent.may_write,

@@ -11,64 +11,86 @@ from typing import TYPE_CHECKING
 from memory.actors import Partition
 from orchestrator.agents.base import AgentOutcome, InboundTurn, ProposedWrite, WriteKind
 from orchestrator.intelligence.api import Entity, EntityKind, extract_entities
-from orchestrator.intelligence.services import CASE_FACT_KEYS, FACT_KEYS
-from orchestrator.intelligence.statements import (
-    Remembered,
-    canonical_key,
-    issue,
-    remember,
-    stated_name,
-)
+from orchestrator.intelligence.names import stated_name
+from orchestrator.intelligence.statements import Remembered, canonical_key, issue, remember
 
 if TYPE_CHECKING:
     from memory.context import ContextPack
 
-
-# Kept elsewhere or said better by the statements: identities hold contact details, and a
-# date or time is remembered as the customer put it ("June 23 at 11:15am"), with what it is for.
-NOT_FACTS = frozenset(
-    {
-        "email",
-        "phone",
-        "date_mentioned",
-        "time_mentioned",
-        "datetime_mentioned",
-        "preferred_contact_time",
-    }
-)
+# The fact each entity becomes. Not every entity is one: references open cases, e-mails and
+# phones link identities, and a date or time is remembered by the statements as the customer
+# put it ("June 23 at 11:15am"), with what it is for.
+FACT_KEYS = {
+    (EntityKind.ADDRESS, "address"): "address",
+    (EntityKind.AMOUNT, "amount"): "amount_mentioned",
+    (EntityKind.PREFERENCE, "contact_channel"): "preferred_channel",
+    (EntityKind.PREFERENCE, "avoid_channel"): "avoid_channel",
+    (EntityKind.PREFERENCE, "language"): "preferred_language",
+}
+# Facts about the business a single referenced case is about, rather than about the customer.
+CASE_FACT_KEYS = frozenset({"amount_mentioned"})
 
 
 def fact_statements(entities: list[Entity]) -> list[tuple[str, str, float]]:
-    """(key, value, confidence) per fact key, several values for one key kept together, the
-    way the intelligence services file them."""
+    """(key, value, confidence) per fact key; several values for one key in one message are
+    kept together ("49.99 USD, 12.00 USD"), so neither replaces the other."""
     grouped: dict[str, list[Entity]] = {}
     for entity in entities:
         key = FACT_KEYS.get((entity.kind, entity.key))
-        if key is not None and key not in NOT_FACTS:
+        if key is not None:
             grouped.setdefault(key, []).append(entity)
     return [
         (
             key,
-            ", ".join(dict.fromkeys(_fact_value(entity) for entity in group)),
+            ", ".join(dict.fromkeys(entity.value for entity in group)),
             min(entity.confidence for entity in group),
         )
         for key, group in grouped.items()
     ]
 
 
-def stated_facts(text: str, *, at: dt.datetime, channel: str) -> list[tuple[str, str, float]]:
-    """(key, value, confidence) for everything a turn states that is kept as a fact: what
-    the entities say, and the typed statements in the customer's own words."""
-    statements = remember(text, channel=channel).statements
-    return fact_statements(extract_entities(text, at=at)) + [
-        (s.key, s.value, 0.9) for s in statements
+@dataclass(frozen=True)
+class StatedFact:
+    """A fact one turn states, and the case it is filed on ("" for the customer's own)."""
+
+    key: str
+    value: str
+    confidence: float
+    case_reference: str = ""
+    case_kind: str = ""
+
+
+def facts_filed(
+    entities: list[Entity], turn_read: Remembered, references: list[tuple[str, str]]
+) -> list[StatedFact]:
+    """Every fact a turn states: what its entities say and its typed statements in the
+    customer's own words. When it quotes exactly one case, the facts about the business
+    (an amount) are filed on that case rather than on the customer."""
+    case_kind, reference = references[0] if len(references) == 1 else ("", "")
+    stated = fact_statements(entities) + [(s.key, s.value, 0.9) for s in turn_read.statements]
+    return [
+        StatedFact(
+            key=key,
+            value=value,
+            confidence=confidence,
+            case_reference=reference if key in CASE_FACT_KEYS else "",
+            case_kind=case_kind if key in CASE_FACT_KEYS else "",
+        )
+        for key, value, confidence in stated
     ]
 
 
-def _fact_value(entity: Entity) -> str:
-    if entity.kind == EntityKind.DATETIME and entity.qualifier:
-        return f"{entity.qualifier} {entity.value}"
-    return entity.value
+def stated_facts(text: str, *, at: dt.datetime, channel: str) -> list[tuple[str, str, float]]:
+    """(key, value, confidence) for each fact a turn states about the customer themselves,
+    filed as the agent files them (facts about a quoted case are left to the case)."""
+    entities = extract_entities(text, at=at)
+    facts = facts_filed(entities, remember(text, channel=channel), _references(entities))
+    return [(f.key, f.value, f.confidence) for f in facts if not f.case_reference]
+
+
+def _references(entities: list[Entity]) -> list[tuple[str, str]]:
+    """(case kind, reference) for each distinct reference, in the order they are quoted."""
+    return list(dict.fromkeys((e.key, e.value) for e in entities if e.kind == EntityKind.REFERENCE))
 
 
 @dataclass(frozen=True)
@@ -105,9 +127,7 @@ class EntitiesAgent:
             if not turn_read.name:
                 turn_read = replace(turn_read, name=stated_name(turn.sign_off))
         version = pack.versions.get(Partition.BUSINESS.value)
-        references = list(
-            dict.fromkeys((e.key, e.value) for e in entities if e.kind == EntityKind.REFERENCE)
-        )
+        references = _references(entities)
         writes: list[ProposedWrite] = [
             ProposedWrite(
                 kind=WriteKind.GIST,
@@ -126,27 +146,20 @@ class EntitiesAgent:
             if e.kind in (EntityKind.EMAIL, EntityKind.PHONE)
         ]
         writes += _replaced_reference(pack, turn_read, references, version)
-        single_case = references[0] if len(references) == 1 else None
         known = {(f.case_reference or "", f.key): f.value.casefold() for f in pack.facts}
-        statements = [
-            (key, value, confidence) for key, value, confidence in fact_statements(entities)
-        ] + [(s.key, s.value, 0.9) for s in turn_read.statements]
-        for key, value, confidence in statements:
-            on_case = single_case is not None and key in CASE_FACT_KEYS
-            reference = single_case[1] if on_case and single_case else ""
-            if known.get((reference, key)) == value.casefold():
-                continue
-            writes.append(
-                ProposedWrite(
-                    kind=WriteKind.FACT,
-                    key=key,
-                    value=value,
-                    case_reference=reference,
-                    confidence=confidence,
-                    based_on_version=version,
-                    detail={"case_kind": single_case[0]} if on_case and single_case else {},
-                )
+        writes += [
+            ProposedWrite(
+                kind=WriteKind.FACT,
+                key=fact.key,
+                value=fact.value,
+                case_reference=fact.case_reference,
+                confidence=fact.confidence,
+                based_on_version=version,
+                detail={"case_kind": fact.case_kind} if fact.case_kind else {},
             )
+            for fact in facts_filed(entities, turn_read, references)
+            if known.get((fact.case_reference, fact.key)) != fact.value.casefold()
+        ]
         writes += _issue(pack, turn, turn_read, references, version)
         return AgentOutcome(
             findings={

@@ -1,4 +1,4 @@
-"""Conversation intelligence: trained intent and sentiment models, entity extraction, and the
-services that write what a message says into the graph. The orchestrator calls `api` and
-`services.message_analyse`.
+"""Conversation intelligence: trained intent and sentiment models, entity extraction, and
+reading a turn for what is worth remembering (`statements`, `names`). Nothing here writes the
+customer graph: the agents propose writes and the merge applies them.
 """

@@ -5,7 +5,8 @@ Models load lazily, once per process, and are trained from the project's own dat
 
 from __future__ import annotations
 
-from orchestrator.intelligence.entities import Entity, EntityKind, extract_entities
+from orchestrator.intelligence.entities.entity import Entity, EntityKind
+from orchestrator.intelligence.entities.extract import extract_entities
 from orchestrator.intelligence.intent import OUT_OF_SCOPE, IntentPrediction, intent_predict
 from orchestrator.intelligence.sentiment import SentimentPrediction, sentiment_predict
 from orchestrator.intelligence.training import model_in_service

@@ -31,7 +31,8 @@ class TextClassifier:
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         if self.linear is None:
-            return self.pipeline.predict_proba(list(texts))
+            probabilities: np.ndarray = self.pipeline.predict_proba(list(texts))
+            return probabilities
         features = self.pipeline.named_steps["features"].transform(list(texts))
         return self.linear.probabilities(features)
 
@@ -85,7 +86,8 @@ class LinearScorer:
         scores = 1.0 / (1.0 + np.exp(decision * self.slopes + self.offsets))
         totals = scores.sum(axis=1, keepdims=True)
         uniform = np.full_like(scores, 1.0 / scores.shape[1])
-        return np.divide(scores, totals, out=uniform, where=totals > 0)
+        normalised: np.ndarray = np.divide(scores, totals, out=uniform, where=totals > 0)
+        return normalised
 
 
 MIN_EXAMPLES_PER_LABEL = 3

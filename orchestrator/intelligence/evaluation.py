@@ -237,15 +237,26 @@ def sentiment_evaluate(
     )
 
 
+class Report(Protocol):
+    """What an evaluator hands back: a table to print and figures to save as JSON."""
+
+    def table(self) -> str: ...
+
+    def figures(self) -> dict[str, Any]: ...
+
+
 class Evaluator(Protocol):
     """One `manage.py evaluate <name>` subcommand: its arguments, and how it runs."""
 
-    name: str
-    help: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def help(self) -> str: ...
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
 
-    def run(self, options: dict[str, Any], progress: Progress) -> EvaluationReport: ...
+    def run(self, options: dict[str, Any], progress: Progress) -> Report: ...
 
 
 def _add_common_arguments(parser: argparse.ArgumentParser, *, label_column: str) -> None:

@@ -96,7 +96,7 @@ def words_with_negation(text: str) -> list[str]:
     return tokens
 
 
-class SentenceEmbeddingFeatures(TransformerMixin, BaseEstimator):
+class SentenceEmbeddingFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     """all-MiniLM-L6-v2 sentence embeddings as features; the model is loaded once per process
     and never pickled with the classifier.
     """

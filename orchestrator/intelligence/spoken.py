@@ -56,6 +56,8 @@ _SPOKEN_EMAIL = re.compile(
     re.IGNORECASE,
 )
 _SPOKEN_SEPARATORS = {"dot": ".", "underscore": "_", "dash": "-"}
+# What a speaker says between the words that mean something.
+SPEECH_FILLERS = re.compile(r"\b(?:um+|uh+|er+|like|you know|yeah|so|okay|ok)\b[,]?\s*", re.I)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """What a customer's turn says that is worth remembering: its gist without the greetings,
-small talk, signatures and auto-replies; the problem it raises; the name they give; and the
-typed statements that replace an earlier value (an address, an appointment, a plan, a count).
+small talk, signatures and auto-replies; the problem it raises; the name they give (read by
+`names`); and the typed statements that replace an earlier value (an address, an appointment,
+a plan, a count).
 
 Values are kept as the customer wrote them ("June 23 at 11:15am"), because people and agents
 read them; pure functions, nothing here touches the graph.
@@ -11,7 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from orchestrator.intelligence.spoken import rewrite_spoken
+from orchestrator.intelligence.names import CLOSING, looks_like_a_name_line, stated_name
+from orchestrator.intelligence.spoken import SPEECH_FILLERS, rewrite_spoken
 
 MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december|"
@@ -23,7 +25,6 @@ DATE = (
     rf"(?:(?:{WEEKDAYS}),?\s+)?(?:(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?"
     rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{MONTHS})\b)"
 )
-SPEECH_FILLERS = re.compile(r"\b(?:um+|uh+|er+|like|you know|yeah|so|okay|ok)\b[,]?\s*", re.I)
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,6 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _GREETING = re.compile(
     r"^(?:hi|hello|hey|hiya|dear|greetings|good (?:morning|afternoon|evening)|"
     r"to whom it may concern)(?:\s+[\w'’]+){0,2}\s*[,.!:]?$",
-    re.I,
-)
-_CLOSING = re.compile(
-    r"^(?:thanks|thank you|thx|many thanks|with thanks|cheers|regards|best|kind regards|"
-    r"best regards|warm regards|sincerely|yours(?: truly| sincerely)?|all the best|"
-    r"take care|talk soon|speak soon)\b[\w\s!]{0,20}[,.!]?$",
     re.I,
 )
 _BOILERPLATE = re.compile(
@@ -120,13 +115,13 @@ def is_boilerplate(sentence: str) -> bool:
     return bool(
         not stripped
         or _GREETING.match(stripped)
-        or _CLOSING.match(stripped)
+        or CLOSING.match(stripped)
         or _SIGNATURE_LINE.match(stripped)
         or _BOILERPLATE.search(stripped)
         or _AUTO_REPLY.search(stripped)
         or _CALL_TROUBLE.search(stripped)
         or _QUOTE_HEADER.match(sentence.strip())
-        or _looks_like_a_name_line(stripped)
+        or looks_like_a_name_line(stripped)
     )
 
 
@@ -160,12 +155,6 @@ def _has_content(sentence: str) -> bool:
         return True
     body = sentence.split(" ", 1)[1] if " " in sentence else ""
     return bool(re.search(r"\b[A-Z][a-z]+(?:\s+[A-Z0-9][\w-]*)+", body))
-
-
-def _looks_like_a_name_line(line: str) -> bool:
-    """A signature line that is only a name: "Uma Lachance", "Viktor"."""
-    words = line.rstrip(",.").split()
-    return 1 <= len(words) <= 3 and all(re.fullmatch(r"[A-Z][a-z'’-]+", w) for w in words)
 
 
 def gist(text: str, *, max_words: int = 60) -> str:
@@ -220,120 +209,6 @@ def is_filler(text: str) -> bool:
         return False
     pieces = sentences(text)
     return len(text.split()) <= 6 or all(is_boilerplate(p) or is_small_talk(p) for p in pieces)
-
-
-# Names ----------------------------------------------------------------------------------------
-
-_SPOKEN_NAME = re.compile(
-    r"\b(?P<name>[a-z]{2,}\s+[a-z]{2,})\s+here\b"
-    r"|\b(?:my name is|this is|it's)\s+(?P<said>[a-z]{2,}\s+[a-z]{2,})"
-    r"(?=\s+(?:calling|here|from|on|using|about|and|speaking)\b)"
-)
-_WRITTEN_NAME = re.compile(
-    r"\b(?:this is|my name is|it's|it is)\s+(?P<name>[A-Z][a-z'’-]+\s+[A-Z][a-z'’-]+)\b"
-    r"|\b(?P<here>[A-Z][a-z'’-]+\s+[A-Z][a-z'’-]+)\s+here\b"
-)
-_NOT_NAMES = {
-    "a",
-    "an",
-    "the",
-    "just",
-    "still",
-    "really",
-    "calling",
-    "writing",
-    "here",
-    "about",
-    "back",
-    "not",
-    "so",
-    "very",
-    "at",
-    "on",
-    "in",
-    "with",
-    "from",
-    "your",
-    "my",
-    "our",
-    "again",
-    "sorry",
-    "hi",
-    "hey",
-    "hello",
-    "there",
-    "all",
-    "good",
-    "fine",
-    "okay",
-    "ok",
-    "going",
-    "trying",
-    "getting",
-    "having",
-    "looking",
-    "waiting",
-    "following",
-    "checking",
-    "sure",
-    "glad",
-    "happy",
-    "one",
-    "more",
-    "detail",
-    "quick",
-    "thanks",
-    "thank",
-    "is",
-    "was",
-    "that",
-    "this",
-    "it",
-    "im",
-    "we",
-    "you",
-    "they",
-    "he",
-    "she",
-    "up",
-    "out",
-    "over",
-    "done",
-    "also",
-    "now",
-    "been",
-    "anyone",
-    "someone",
-    "nobody",
-    "everyone",
-    "customer",
-    "member",
-    "owner",
-    "details",
-}
-
-
-def stated_name(text: str, *, spoken: bool = False) -> str:
-    """The full name a customer gives ("this is Uma Wexler", "viktor fairbanks here"), or the
-    name line under an e-mail's sign-off; "" when they give none. Written names must be
-    capitalised; transcripts are lower case, so only "<first> <last> here" counts there.
-    """
-    if spoken:
-        for match in _SPOKEN_NAME.finditer(_without_stutter(SPEECH_FILLERS.sub("", text.lower()))):
-            words = (match.group("name") or match.group("said")).split()
-            if not any(w in _NOT_NAMES for w in words):
-                return " ".join(w.capitalize() for w in words)
-        return ""
-    for match in _WRITTEN_NAME.finditer(text):
-        words = (match.group("name") or match.group("here")).split()
-        if not any(w.lower() in _NOT_NAMES for w in words):
-            return " ".join(words)
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    for previous, line in zip(lines, lines[1:], strict=False):
-        words = line.rstrip(",.").split()
-        if _CLOSING.match(previous) and len(words) >= 2 and _looks_like_a_name_line(line):
-            return " ".join(words[:3])
-    return ""
 
 
 # Typed statements ----------------------------------------------------------------------------
@@ -479,15 +354,11 @@ def canonical_key(text: str) -> str:
     return re.sub(r"[^A-Z0-9]", "", spoken.upper())
 
 
-def _without_stutter(text: str) -> str:
-    """ "i'm i'm on the phone" -> "i'm on the phone": transcripts repeat words."""
-    return re.sub(r"\b(\S+)(?:\s+\1\b)+", r"\1", text)
-
-
 def _tidy_unit(raw: str) -> str:
     label, _, number = raw.partition(" ")
     number = number.strip() or re.sub(r"^\D+", "", raw)
-    label = re.match(r"[A-Za-z]+", raw).group(0) if re.match(r"[A-Za-z]+", raw) else label
+    letters = re.match(r"[A-Za-z]+", raw)
+    label = letters.group(0) if letters else label
     return f"{label[:1].upper()}{label[1:].lower()} {number.upper().lstrip('#').strip()}"
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from memory.models import IntentCorrection
+from memory.selectors import intent_corrections_list
 from orchestrator.intelligence.classifier import TextClassifier
 from orchestrator.intelligence.intent import intent_train
 from orchestrator.intelligence.sentiment import sentiment_train
@@ -53,13 +53,7 @@ def is_held_out(text: str) -> bool:
 
 def intent_corrections_read() -> list[tuple[str, str]]:
     """Supervisors' corrections as (message text, corrected intent) training examples."""
-    return [
-        (text, intent)
-        for text, intent in IntentCorrection.objects.order_by("pk").values_list(
-            "message__text", "corrected_intent"
-        )
-        if text and text.strip()
-    ]
+    return [(text, intent) for text, intent in intent_corrections_list() if text and text.strip()]
 
 
 def _trainer(kind: str) -> Callable[..., TextClassifier]:

@@ -8,9 +8,9 @@ from collections.abc import Callable
 import pytest
 from rest_framework.test import APIClient
 
-from channels_app.api.clients import api_client_create
 from memory import services
 from memory.models import Customer
+from memory.services.clients import api_client_create
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@ at once, and its next request is refused."""
 
 from __future__ import annotations
 
-from channels_app.models import ApiClient
-from memory.models import AuditEntry
+from memory.models import ActorQuarantine, ApiClient, AuditEntry
+from memory.watch import WATCH_LABEL, AnomalyKind
 
 
 def test_a_client_reading_many_customers_is_quarantined_and_then_refused(
@@ -19,9 +19,16 @@ def test_a_client_reading_many_customers_is_quarantined_and_then_refused(
         for customer in customers
     ]
 
-    client = ApiClient.objects.get(name="crm-sync")
-    assert client.quarantined
-    assert "distinct customers" in client.quarantine_reason
+    assert ApiClient.objects.get(name="crm-sync").active  # stopped, not revoked
+    quarantine = ActorQuarantine.objects.get(actor="api:crm-sync")
+    assert quarantine.active and quarantine.anomaly == AnomalyKind.MANY_CUSTOMERS
+    assert quarantine.quarantined_by == WATCH_LABEL
+    assert quarantine.reason.startswith("many distinct customers in a short window: ")
+    assert "distinct customers" in quarantine.reason.partition(": ")[2]
+    why = AuditEntry.objects.get(
+        actor_label=WATCH_LABEL, purpose="quarantine api:crm-sync: many_customers"
+    )
+    assert why.additional_data["reason"] == quarantine.reason
     # The read that crossed the line was served; the ones after it were refused.
     assert statuses[:4] == [200, 200, 200, 200]
     assert statuses[4] == 403

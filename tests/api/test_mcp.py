@@ -60,3 +60,22 @@ async def test_calls_without_a_valid_token_are_refused(known_customer):
         result = await client.call_tool("retrieve", {"customer": str(known_customer.pk)})
     assert result.is_error
     assert "token" in result.content[0].text
+
+
+async def test_a_client_quarantined_is_refused_through_mcp_too(issue_token, known_customer):
+    """One client is one actor, whichever door it reads through: a quarantine of `api:<name>`
+    stops its MCP reads as well, and the refusal is recorded under its MCP label."""
+    from memory.watch import actor_quarantine
+
+    token = await sync_to_async(issue_token)("two-doors", "profile")
+    await sync_to_async(actor_quarantine)(
+        actor="api:two-doors", reason="by user:sam", quarantined_by="user:sam"
+    )
+    async with Client(server_build(token=token)) as client:
+        result = await client.call_tool(
+            "retrieve", {"customer": str(known_customer.pk), "partitions": ["profile"]}
+        )
+    assert result.is_error
+    [entry] = await _entries("mcp:two-doors")
+    assert entry.outcome == AuditEntry.Outcome.REFUSED
+    assert entry.additional_data["reason"] == "the client is quarantined"

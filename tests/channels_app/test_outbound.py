@@ -1,5 +1,6 @@
-"""Outbound sending: stored first, delivered after commit, retried with backoff, failed visibly;
-the Twilio backend driven through the real twilio Client with only its HTTP transport replaced.
+"""Outbound sending: stored first (by memory), delivered after commit, retried with backoff,
+failed visibly; the Twilio backend driven through the real twilio Client with only its HTTP
+transport replaced.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from channels_app.outbound import twilio as twilio_backend
 from channels_app.tasks import retry_delay
 from config.celery import app as celery_app
 from memory.models import Channel, Message
-from memory.services import conversation_get_or_open
+from memory.services import conversation_get_or_open, message_send
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +73,7 @@ def test_send_stores_pending_then_delivers_after_commit(
     sms_conversation, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        message = outbound.send(conversation=sms_conversation, text="On its way", author_agent="t")
+        message = message_send(conversation=sms_conversation, text="On its way", author_agent="t")
     assert message.delivery_status == Message.DeliveryStatus.PENDING
     assert len(callbacks) == 1
     callbacks[0]()
@@ -87,7 +88,7 @@ def test_twilio_backend_sends_through_the_real_client_with_status_callback(
     settings.OUTBOUND_SMS_BACKEND = "twilio"
     fake = transport([(201, message_resource("SM" + "a" * 32))])
     with django_capture_on_commit_callbacks(execute=True):
-        message = outbound.send(conversation=sms_conversation, text="On its way")
+        message = message_send(conversation=sms_conversation, text="On its way")
 
     message.refresh_from_db()
     assert message.provider_id == "SM" + "a" * 32
@@ -111,7 +112,7 @@ def test_transient_failures_retry_and_end_in_a_visible_failed_status(
     settings.OUTBOUND_MAX_RETRIES = 3
     fake = transport([(503, {"code": 20503, "message": "Service unavailable", "status": 503})])
     with django_capture_on_commit_callbacks(execute=True):
-        message = outbound.send(conversation=sms_conversation, text="On its way")
+        message = message_send(conversation=sms_conversation, text="On its way")
 
     message.refresh_from_db()
     assert len(fake.requests) == 4  # the first try and three retries
@@ -131,7 +132,7 @@ def test_a_retry_that_succeeds_delivers(
         ]
     )
     with django_capture_on_commit_callbacks(execute=True):
-        message = outbound.send(conversation=sms_conversation, text="On its way")
+        message = message_send(conversation=sms_conversation, text="On its way")
     message.refresh_from_db()
     assert len(fake.requests) == 2
     assert message.provider_id == "SM" + "b" * 32
@@ -146,7 +147,7 @@ def test_a_rejected_number_fails_at_once_without_retrying(
         [(400, {"code": 21211, "message": "Invalid 'To' Phone Number", "status": 400})]
     )
     with django_capture_on_commit_callbacks(execute=True):
-        message = outbound.send(conversation=sms_conversation, text="On its way")
+        message = message_send(conversation=sms_conversation, text="On its way")
     message.refresh_from_db()
     assert len(fake.requests) == 1
     assert message.delivery_status == Message.DeliveryStatus.FAILED
@@ -159,7 +160,7 @@ def test_a_task_delivered_twice_sends_once(
     settings.OUTBOUND_SMS_BACKEND = "twilio"
     fake = transport([(201, message_resource("SM" + "c" * 32))])
     with django_capture_on_commit_callbacks(execute=True):
-        message = outbound.send(conversation=sms_conversation, text="Once")
+        message = message_send(conversation=sms_conversation, text="Once")
     outbound.message_deliver(message_id=message.pk)
     assert len(fake.requests) == 1
 
@@ -191,7 +192,7 @@ def test_email_reply_is_threaded_to_the_customer_message(customer, settings):
     conversation = conversation_get_or_open(
         customer=customer, channel=Channel.EMAIL, thread_key="<q1@mail.example.com>"
     )
-    message = outbound.send(conversation=conversation, text="It ships today.", in_reply_to=inbound)
+    message = message_send(conversation=conversation, text="It ships today.", in_reply_to=inbound)
     outbound.message_deliver(message_id=message.pk)
 
     [sent] = mail.outbox

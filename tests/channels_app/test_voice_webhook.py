@@ -12,6 +12,7 @@ import pytest
 from memory.models import Channel, Conversation, Message
 from memory.services import case_open
 from orchestrator import pipeline
+from orchestrator.pipeline import inline
 from tests.channels_app.conftest import new_sid
 
 CALLER = "+14155550101"
@@ -115,13 +116,14 @@ def test_slow_reply_holds_the_caller_and_is_picked_up_by_redirect(
 ):
     settings.VOICE_REPLY_DEADLINE_SECONDS = 0.2
     release = threading.Event()
-    real_process = pipeline.message_process
+    # The voice worker runs the message through the pipeline's fast path (its inline module).
+    real_process = inline.message_process
 
     def slow_process(*, message_id: int):
         release.wait(5)
         return real_process(message_id=message_id)
 
-    monkeypatch.setattr(pipeline, "message_process", slow_process)
+    monkeypatch.setattr(inline, "message_process", slow_process)
     call_sid = new_sid("CA")
     turn = call_params(call_sid, SpeechResult="is my order shipped", Confidence="0.7")
 

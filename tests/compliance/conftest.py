@@ -49,15 +49,16 @@ def spans(_span_provider: TracerProvider) -> Iterator[InMemorySpanExporter]:
 
 @pytest.fixture
 def alerts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any], tuple[str, ...]]]:
-    """What the anomaly watch publishes, with the groups it goes to."""
-    from orchestrator import anomaly
+    """What the access watch publishes: each event's name, payload and the groups it goes to."""
+    from memory import watch
+    from memory.events import Event
 
     sent: list[tuple[str, dict[str, Any], tuple[str, ...]]] = []
 
-    def record(event_type: str, payload: dict[str, Any], *, groups: Any) -> None:
-        sent.append((event_type, payload, tuple(groups)))
+    def record(event: Event, *, groups: Any = ()) -> None:
+        sent.append((event.name, event.payload(), tuple(dict.fromkeys((*event.groups(), *groups)))))
 
-    monkeypatch.setattr(anomaly, "publish", record)
+    monkeypatch.setattr(watch, "publish", record)
     return sent
 
 

@@ -10,9 +10,9 @@ import pytest
 from django.conf import settings as django_settings
 
 from memory.actors import AgentActor, Partition
-from memory.models import AuditEntry
+from memory.models import ActorQuarantine, AuditEntry
 from memory.selectors import ContextAccessRefused, context_read
-from orchestrator.anomaly import AnomalyKind
+from memory.watch import ANOMALY_DESCRIPTIONS, WATCH_LABEL, AnomalyKind
 from orchestrator.models import AgentConfig
 from tests.compliance.conftest import builtin_actor
 
@@ -42,21 +42,29 @@ def _delays_reported():
         )
 
 
-def quarantine_checked(agent: AgentActor, kind: AnomalyKind, alerts, store: str) -> AgentConfig:
-    config = AgentConfig.objects.get(name=agent.name)
-    assert config.quarantined and config.quarantine_kind == kind.value
-    assert config.quarantine_detection_ms is not None
-    assert config.quarantine_detection_ms < 1000
-    DELAYS.setdefault(f"{kind.value} ({store})", []).append(config.quarantine_detection_ms)
+def quarantine_checked(agent: AgentActor, kind: AnomalyKind, alerts, store: str) -> ActorQuarantine:
+    quarantine = ActorQuarantine.objects.get(actor=agent.label)
+    assert quarantine.active and quarantine.anomaly == kind.value
+    assert quarantine.quarantined_by == WATCH_LABEL
+    assert quarantine.reason.startswith(f"{ANOMALY_DESCRIPTIONS[kind]}: ")
+    assert quarantine.detection_ms is not None
+    assert quarantine.detection_ms < 1000
+    DELAYS.setdefault(f"{kind.value} ({store})", []).append(quarantine.detection_ms)
     why = AuditEntry.objects.get(
-        actor_label="system:anomaly-watch", purpose__startswith=f"quarantine agent {agent.name}"
+        actor_label=WATCH_LABEL, purpose=f"quarantine {agent.label}: {kind.value}"
     )
     assert why.additional_data["anomaly"] == kind.value
+    assert why.additional_data["reason"] == quarantine.reason
+    assert why.additional_data["detection_ms"] == quarantine.detection_ms
+    offending = AuditEntry.objects.get(pk=why.additional_data["offending_entry"])
+    assert offending.actor_label == agent.label and offending.action == AuditEntry.Action.ACCESS
+    assert why.additional_data["offending_seq"] == offending.seq
     assert why.seq is not None
-    assert [(event, payload["agent"], groups) for event, payload, groups in alerts] == [
-        ("agent.quarantined", agent.name, ("supervisors",))
+    assert [(event, payload["actor"], groups) for event, payload, groups in alerts] == [
+        ("actor.quarantined", agent.label, ("supervisors",))
     ]
-    return config
+    assert alerts[0][1]["anomaly"] == kind.value
+    return quarantine
 
 
 def next_read_refused(agent: AgentActor, customer, correlation: str = "") -> None:
@@ -86,7 +94,9 @@ def test_reads_outside_scope_quarantine_the_agent(store, customer, run_behind, a
     next_read_refused(agent, customer, correlation)
 
 
-def test_many_distinct_customers_quarantine_the_agent(store, make_customer, alerts):
+def test_many_distinct_customers_quarantine_the_agent(store, make_customer, alerts, settings):
+    # Volume is what is judged here, not the work behind each read.
+    settings.RAPPORT_ANOMALY_REQUIRE_RUN = False
     crawler = AgentActor(name="crawler", scopes=frozenset({Partition.PROFILE}))
     customers = [make_customer(name=f"Person {n}") for n in range(6)]
     for customer in customers:
@@ -95,7 +105,8 @@ def test_many_distinct_customers_quarantine_the_agent(store, make_customer, aler
     next_read_refused(crawler, customers[0])
 
 
-def test_a_burst_far_above_the_usual_rate_quarantines_the_agent(store, customer, alerts):
+def test_a_burst_far_above_the_usual_rate_quarantines_the_agent(store, customer, alerts, settings):
+    settings.RAPPORT_ANOMALY_REQUIRE_RUN = False
     greedy = AgentActor(name="greedy", scopes=frozenset({Partition.PROFILE}))
     for _ in range(11):
         context_read(actor=greedy, customer=customer, partitions=["profile"], purpose="again")
@@ -130,7 +141,8 @@ def test_a_run_of_another_customer_is_no_run_behind(store, make_customer, run_be
         correlation_id=correlation,
     )
     assert other.pk != ana.pk
-    assert AgentConfig.objects.get(name="intent").quarantine_kind == AnomalyKind.NO_RUN_BEHIND
+    quarantine = ActorQuarantine.objects.get(actor="agent:intent")
+    assert quarantine.active and quarantine.anomaly == AnomalyKind.NO_RUN_BEHIND
 
 
 def test_normal_pipeline_traffic_quarantines_nobody(store, say, alerts):
@@ -138,31 +150,90 @@ def test_normal_pipeline_traffic_quarantines_nobody(store, say, alerts):
 
     for n in range(4):
         pipeline.message_process(message_id=say(f"where is my order 8812{n}?").pk)
-    assert not AgentConfig.objects.filter(quarantined=True).exists()
+    assert not ActorQuarantine.objects.filter(active=True).exists()
+    assert alerts == []
+
+
+def test_an_ad_hoc_agent_reading_with_no_work_named_is_quarantined(
+    store, customer, run_behind, alerts
+):
+    """Any agent, not only a built-in one, reads for a message or conversation of this
+    customer; a read naming none is stopped."""
+    stray = AgentActor(name="stray", scopes=frozenset({Partition.PROFILE}))
+    context_read(actor=stray, customer=customer, partitions=["profile"], purpose="on its own")
+    quarantine_checked(stray, AnomalyKind.NO_RUN_BEHIND, alerts, store)
+    next_read_refused(stray, customer, run_behind())
+
+
+def test_an_ad_hoc_agent_reading_for_a_message_of_the_customer_is_let_be(
+    store, customer, run_behind, alerts
+):
+    helper = AgentActor(name="helper", scopes=frozenset({Partition.PROFILE}))
+    context_read(
+        actor=helper,
+        customer=customer,
+        partitions=["profile"],
+        purpose="for this message",
+        correlation_id=run_behind(),
+    )
+    assert not ActorQuarantine.objects.filter(actor="agent:helper").exists()
     assert alerts == []
 
 
 def test_a_supervisor_lifts_the_quarantine_in_the_admin(
-    store, client, supervisor, customer, alerts
+    store, client, supervisor, customer, alerts, settings, django_capture_on_commit_callbacks
 ):
+    settings.RAPPORT_ANOMALY_REQUIRE_RUN = False
+    # An external agent, configured in the admin, whose quarantine lives apart from it.
+    config = AgentConfig.objects.create(name="greedy", kind=AgentConfig.Kind.LLM)
     greedy = AgentActor(name="greedy", scopes=frozenset({Partition.PROFILE}))
     for _ in range(11):
         context_read(actor=greedy, customer=customer, partitions=["profile"], purpose="again")
-    config = AgentConfig.objects.get(name="greedy")
-    assert config.quarantined
+    quarantine = ActorQuarantine.objects.get(actor="agent:greedy")
+    assert quarantine.active
+    next_read_refused(greedy, customer)
+    supervisor.is_superuser = True
+    supervisor.save(update_fields=["is_superuser"])
+    client.force_login(supervisor)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/admin/orchestrator/agentconfig/",
+            {"action": "lift_quarantine", "_selected_action": [config.pk]},
+        )
+    assert response.status_code == 302
+    quarantine.refresh_from_db()
+    assert not quarantine.active and quarantine.lifted_at is not None
+    assert quarantine.lifted_by == "user:sam"
+    lifted = AuditEntry.objects.get(purpose="lift quarantine of agent:greedy")
+    assert lifted.actor_label == "user:sam"
+    assert lifted.additional_data == {"was": quarantine.reason}
+    assert alerts[-1] == (
+        "actor.quarantine_lifted",
+        {"actor": "agent:greedy", "by": "user:sam"},
+        ("supervisors",),
+    )
+    # Reads before the lift no longer count: the agent reads again without being stopped.
+    context_read(actor=greedy, customer=customer, partitions=["profile"], purpose="again")
+    quarantine.refresh_from_db()
+    assert not quarantine.active, quarantine.reason
+
+
+def test_a_supervisor_quarantines_an_agent_in_the_admin(
+    store, client, supervisor, customer, run_behind, alerts
+):
+    config = AgentConfig.objects.create(name="suspect", kind=AgentConfig.Kind.LLM)
     supervisor.is_superuser = True
     supervisor.save(update_fields=["is_superuser"])
     client.force_login(supervisor)
     response = client.post(
         "/admin/orchestrator/agentconfig/",
-        {"action": "clear_quarantine", "_selected_action": [config.pk]},
+        {"action": "quarantine_selected", "_selected_action": [config.pk]},
     )
     assert response.status_code == 302
-    config.refresh_from_db()
-    assert not config.quarantined and config.quarantine_lifted_at is not None
-    lifted = AuditEntry.objects.get(purpose="lift quarantine of agent greedy")
-    assert lifted.actor_label == "user:sam"
-    # Reads before the lift no longer count: the agent reads again without being stopped.
-    context_read(actor=greedy, customer=customer, partitions=["profile"], purpose="again")
-    config.refresh_from_db()
-    assert not config.quarantined, config.quarantine_reason
+    quarantine = ActorQuarantine.objects.get(actor="agent:suspect")
+    assert quarantine.active and quarantine.quarantined_by == "user:sam"
+    why = AuditEntry.objects.get(purpose="quarantine agent:suspect")
+    assert why.actor_label == "user:sam"
+    assert [event for event, _, _ in alerts] == ["actor.quarantined"]
+    suspect = AgentActor(name="suspect", scopes=frozenset({Partition.PROFILE}))
+    next_read_refused(suspect, customer, run_behind())

@@ -135,7 +135,12 @@ def test_erasure_leaves_no_personal_data_anywhere_and_the_trail_still_verifies(z
     assert Message.objects.filter(customer=tombstone).count() >= 5  # shapes stay, words go
     erasure = AuditEntry.objects.get(action=AuditEntry.Action.DELETE, object_pk=str(zelda.pk))
     assert erasure.purpose == "erasure: ticket 4711" and erasure.seq is not None
-    assert erasure.additional_data["erased"]["messages"] >= 5
+    erased = erasure.additional_data["erased"]
+    assert erased["messages"] >= 5
+    # The orchestrator's traces and drafts are scrubbed by its receivers, and counted too.
+    assert erased["pipeline_runs"] >= 2 and erased["agent_runs"] >= 2
+    assert "reply_drafts" in erased
+    assert not AgentRun.objects.filter(pipeline_run__customer=zelda).exclude(output={}).exists()
     report = chain_verify()
     assert report.ok, report.problems
     # Who read her, when and why is still there, without her name.

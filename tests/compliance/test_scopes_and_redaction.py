@@ -9,7 +9,7 @@ import pytest
 
 from memory import services
 from memory.actors import AgentActor, Partition
-from memory.models import AuditEntry, Channel
+from memory.models import AuditEntry, Channel, Customer, Message
 from memory.redaction import Redactor
 from memory.selectors import ContextAccessRefused, context_read
 from orchestrator.handover import HANDOVER
@@ -44,6 +44,14 @@ def ana(customer, inbound_sms):
         customer=customer, case=case, key="issue", value="cracked screen", asserted_by="agent"
     )
     return customer
+
+
+def working_on(customer: Customer) -> str:
+    """The correlation id of an agent at work on the customer's latest inbound message."""
+    message = Message.objects.filter(customer=customer, direction=Message.Direction.INBOUND).latest(
+        "pk"
+    )
+    return f"message:{message.pk}"
 
 
 def agent_for(name: str) -> AgentActor:
@@ -119,13 +127,14 @@ def test_only_the_entities_agent_holds_pii_so_contact_details_reach_no_other(ana
         assert not [raw for raw in RAW_DETAILS if raw in leaked], name
 
 
-def test_one_detail_reads_as_one_token_across_identities_messages_and_facts(ana, run_behind):
+def test_one_detail_reads_as_one_token_across_identities_messages_and_facts(ana):
     reader = AgentActor(name="t", scopes=frozenset(Partition) - {Partition.PII})
     pack = context_read(
         actor=reader,
         customer=ana,
         partitions=["identities", "messages", "business"],
         purpose="consistency",
+        correlation_id=working_on(ana),
     )
     phone = next(i.value for i in pack.identities if i.kind == "phone")
     email = next(i.value for i in pack.identities if i.kind == "email")
@@ -141,7 +150,11 @@ def test_one_detail_reads_as_one_token_across_identities_messages_and_facts(ana,
 def test_with_pii_the_same_actor_gets_the_raw_details(ana):
     reader = AgentActor(name="t", scopes=frozenset(Partition))
     pack = context_read(
-        actor=reader, customer=ana, partitions=["messages", "pii"], purpose="verify identity"
+        actor=reader,
+        customer=ana,
+        partitions=["messages", "pii"],
+        purpose="verify identity",
+        correlation_id=working_on(ana),
     )
     assert "415-555-0101" in pack.turns[0].text and "4111 1111 1111 1111" in pack.turns[0].text
 
@@ -190,23 +203,33 @@ def test_a_read_through_another_partition_carries_no_raw_detail(customer, inboun
         text="new number: 415 555 0177",
     )
     reader = AgentActor(name="t", scopes=frozenset({Partition.MESSAGES}))
-    with pytest.raises(ContextAccessRefused):
-        context_read(actor=reader, customer=customer, partitions=["pii"], purpose="peek")
-    pack = context_read(actor=reader, customer=customer, partitions=["messages"], purpose="read")
+    work = working_on(customer)
+    with pytest.raises(ContextAccessRefused, match="pii"):
+        context_read(
+            actor=reader, customer=customer, partitions=["pii"], purpose="peek", correlation_id=work
+        )
+    pack = context_read(
+        actor=reader,
+        customer=customer,
+        partitions=["messages"],
+        purpose="read",
+        correlation_id=work,
+    )
     assert "0177" in pack.turns[0].text and "555 0177" not in pack.turns[0].text
 
 
 def test_the_message_an_agent_works_on_comes_masked_without_pii(customer, inbound_sms, monkeypatch):
     from orchestrator import pipeline
+    from orchestrator.pipeline import agents as pipeline_agents
 
     seen: dict[str, str] = {}
-    real_call = pipeline._agent_call
+    real_call = pipeline_agents._agent_call
 
     def spy(agent, pack, turn):
         seen[agent.name] = turn.text
         return real_call(agent, pack, turn)
 
-    monkeypatch.setattr(pipeline, "_agent_call", spy)
+    monkeypatch.setattr(pipeline_agents, "_agent_call", spy)
     message = inbound_sms(text="please call me back on 415-555-0199 about order 88123")
 
     pipeline.message_process(message_id=message.pk)

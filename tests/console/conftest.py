@@ -11,7 +11,7 @@ from django.test import Client
 
 from memory.models import Conversation, Handoff, Message
 from memory.roles import AGENTS, COMPLIANCE, SUPERVISORS, roles_ensure
-from memory.services import conversation_hand_off
+from memory.services.handoffs import conversation_hand_off
 from tests.channels_app.conftest import (  # noqa: F401 - fixtures: signed webhook traffic
     _channel_settings,
     twilio_post,

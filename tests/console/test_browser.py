@@ -21,11 +21,13 @@ from django.conf import settings
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.db import connections
 
-from channels_app.console.services import response_clock_start
 from memory.models import Message
-from memory.services import conversation_hand_off, message_record_inbound, sentiment_record
-from orchestrator import pipeline
+from memory.services import message_record_inbound, sentiment_record
+from memory.services.handoffs import conversation_hand_off
 from orchestrator.intelligence.api import classify_intent, classify_sentiment
+from orchestrator.people.clocks import response_clock_start
+from orchestrator.pipeline import agents as pipeline_agents
+from orchestrator.pipeline import voice as pipeline_voice
 from tests.channels_app.conftest import PUBLIC_URL, sign, sms_params
 from tests.console.conftest import PASSWORD
 
@@ -56,8 +58,10 @@ def _fresh_server_process() -> None:
     hold Redis connections of this test's event loops; thread pools hold threads that do
     not exist in the child, so agents submitted to them would never run."""
     channel_layers.backends.clear()
-    pipeline._agent_threads = ThreadPoolExecutor(max_workers=16, thread_name_prefix="agent")
-    pipeline._voice_workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="voice-turn")
+    pipeline_agents._agent_threads = ThreadPoolExecutor(max_workers=16, thread_name_prefix="agent")
+    pipeline_voice._voice_workers = ThreadPoolExecutor(
+        max_workers=8, thread_name_prefix="voice-turn"
+    )
     # asgiref's own executor too: if an earlier async test gave it a worker thread, the copy
     # believes it still has one and database_sync_to_async in the consumer never runs.
     SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)

@@ -3,6 +3,7 @@ who may connect, what each role hears, events in order, and who else is looking.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -15,12 +16,21 @@ from django.contrib.auth.models import User
 from django.db import connections
 from django.test import Client
 
-from channels_app.console.events import AGENTS
 from channels_app.consumers import REFUSED_NO_ROLE, REFUSED_NOT_SIGNED_IN
-from channels_app.publisher import SUPERVISORS, conversation_group, publish
 from config.asgi import application
+from memory.events import (
+    AGENTS,
+    SUPERVISORS,
+    Event,
+    MessageReceived,
+    PipelineDone,
+    ReplySent,
+    conversation_group,
+    publish,
+)
 from memory.models import AuditEntry, Channel, Conversation
-from memory.services import conversation_hand_off, handoff_assign, message_record_inbound
+from memory.services import message_record_inbound
+from memory.services.handoffs import conversation_hand_off, handoff_assign
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -68,10 +78,31 @@ def _conversation(
     return Conversation.objects.get(pk=message.conversation_id)
 
 
-async def _publish(event: str, conversation_id: int, groups: tuple[str, ...], **extra) -> None:
-    await sync_to_async(publish)(
-        event, {"conversation_id": conversation_id, **extra}, groups=groups
-    )
+def _event(name: str, conversation_id: int, **extra) -> Event:
+    """A typed event about a conversation, with made-up ids where it needs them; a reply
+    carries the customer-facing words the consumer must not forward."""
+    if name == "message.received":
+        return MessageReceived(
+            conversation_id=conversation_id, message_id=1, channel="sms", path="fast", **extra
+        )
+    if name == "pipeline.done":
+        return PipelineDone(
+            conversation_id=conversation_id, message_id=1, run_id=1, status="replied", **extra
+        )
+    if name == "reply.sent":
+        return ReplySent(
+            conversation_id=conversation_id, message_id=2, text="words stay out", **extra
+        )
+    raise ValueError(name)
+
+
+async def _publish(name: str, conversation_id: int, groups: tuple[str, ...], **extra) -> None:
+    """Publish a typed event to exactly these groups, not the ones it names itself, so a test
+    decides who could hear it (a subclass without a name of its own is not registered)."""
+    event = _event(name, conversation_id, **extra)
+    only_to = type(type(event).__name__, (type(event),), {"groups": lambda self: groups})
+    narrowed = only_to(**{f.name: getattr(event, f.name) for f in dataclasses.fields(event)})
+    await sync_to_async(publish)(narrowed)
 
 
 async def test_refused_without_a_login(sockets):
@@ -110,7 +141,7 @@ async def test_supervisor_hears_a_conversations_events_in_order_with_its_row(soc
 
     sent = ["message.received", "pipeline.done", "reply.sent"]
     for name in sent:
-        await _publish(name, conversation.pk, (SUPERVISORS,), text="words stay out")
+        await _publish(name, conversation.pk, (SUPERVISORS,))
     heard = [await socket.receive_json_from(timeout=3) for _ in sent]
 
     assert [h["event"] for h in heard] == sent

@@ -9,15 +9,15 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from channels_app.console import services
 from channels_app.console.selectors import sla_report
-from channels_app.console.tasks import sla_sweep
-from channels_app.models import AgentPresence, ReplyDraft, ResponseClock
-from channels_app.publisher import SUPERVISORS
+from memory.events import SUPERVISORS
 from memory.models import Conversation, Message
 from memory.services import sentiment_record
 from orchestrator import pipeline
-from orchestrator.models import PipelineRun
+from orchestrator.models import AgentPresence, PipelineRun, ReplyDraft, ResponseClock
+from orchestrator.people import clocks, conversations, drafts, queue
+from orchestrator.people.queue import person_label
+from orchestrator.tasks import sla_sweep
 from tests.console.conftest import open_handoff
 
 pytestmark = pytest.mark.django_db
@@ -33,16 +33,16 @@ def test_waiting_conversations_go_to_online_agents_with_room_angriest_then_oldes
     sentiment_record(
         message=angry_newest.messages.get(), label="negative", score=-0.9, model_name="t"
     )
-    services.presence_set(user=away, status=AgentPresence.Status.AWAY)
-    services.presence_set(user=agent, status=AgentPresence.Status.ONLINE, capacity=1)
+    queue.presence_set(user=away, status=AgentPresence.Status.AWAY)
+    queue.presence_set(user=agent, status=AgentPresence.Status.ONLINE, capacity=1)
     assert open_handoff(angry_newest).assigned_to == agent  # angriest first
 
-    services.presence_set(user=other_agent, status=AgentPresence.Status.ONLINE, capacity=1)
+    queue.presence_set(user=other_agent, status=AgentPresence.Status.ONLINE, capacity=1)
     assert open_handoff(calm_old).assigned_to == other_agent  # then the longest waiting
     assert open_handoff(calm_new).assigned_to is None  # nobody has room left
     assert not away.handoffs.exists()
 
-    services.conversation_release_by_person(conversation=angry_newest, user=agent)
+    conversations.conversation_release(conversation=angry_newest, released_by=person_label(agent))
     assert open_handoff(calm_new).assigned_to == agent  # room freed, the queue moves
 
 
@@ -67,7 +67,9 @@ def test_a_person_answering_stops_the_clock_and_the_next_message_starts_another(
     with django_capture_on_commit_callbacks(execute=True):
         pipeline.message_process(message_id=first.pk)
     conversation = Conversation.objects.get(pk=first.conversation_id)
-    services.conversation_reply_as_person(conversation=conversation, user=agent, text="Hi, Alex")
+    conversations.conversation_reply_as_person(
+        conversation=conversation, user=agent, text="Hi, Alex"
+    )
     answered = ResponseClock.objects.get(conversation=conversation)
     assert (answered.state, answered.agent, answered.met) == ("answered", agent, True)
 
@@ -84,10 +86,10 @@ def test_a_breach_alerts_supervisors_once_and_counts_as_missed(
 ):
     late = handed_off()
     long_ago = timezone.now() - dt.timedelta(hours=2)
-    services.response_clock_start(conversation=late, waiting_since=long_ago)
+    clocks.response_clock_start(conversation=late, waiting_since=long_ago)
     in_time = handed_off(sender="+14155550222")
-    services.response_clock_start(conversation=in_time, waiting_since=timezone.now())
-    services.conversation_reply_as_person(conversation=in_time, user=agent, text="Hello!")
+    clocks.response_clock_start(conversation=in_time, waiting_since=timezone.now())
+    conversations.conversation_reply_as_person(conversation=in_time, user=agent, text="Hello!")
 
     supervisors = listen(SUPERVISORS)
     with django_capture_on_commit_callbacks(execute=True):
@@ -105,7 +107,7 @@ def test_a_breach_alerts_supervisors_once_and_counts_as_missed(
 def test_in_approval_mode_automation_drafts_and_a_person_approves_or_edits(boss, customer, say):
     first = say("where is my order 88123?")
     conversation = first.conversation
-    services.conversation_approval_set(conversation=conversation, required=True, user=boss)
+    conversations.conversation_set_approval(conversation=conversation, required=True, user=boss)
 
     assert pipeline.message_process(message_id=first.pk).message_id is None
     assert not conversation.messages.filter(direction=Message.Direction.OUTBOUND).exists()
@@ -113,13 +115,13 @@ def test_in_approval_mode_automation_drafts_and_a_person_approves_or_edits(boss,
     assert draft.text.startswith("Hi Ana")
     assert PipelineRun.objects.get(inbound_message=first).decision["draft_id"] == draft.pk
 
-    sent = services.reply_draft_approve(draft=draft, user=boss)
+    sent = drafts.reply_draft_approve(draft=draft, user=boss)
     assert (sent.text, sent.author, sent.author_user) == (draft.text, "agent", boss)
-    assert services.reply_draft_approve(draft=draft, user=boss) is None  # decided once
+    assert drafts.reply_draft_approve(draft=draft, user=boss) is None  # decided once
 
     second = say("and when will it arrive?")
     pipeline.message_process(message_id=second.pk)
-    edited = services.reply_draft_approve(
+    edited = drafts.reply_draft_approve(
         draft=ReplyDraft.objects.get(status="pending"), user=boss, text="Tomorrow by noon, Ana."
     )
     assert (edited.text, edited.author) == ("Tomorrow by noon, Ana.", "human")
@@ -129,12 +131,14 @@ def test_in_approval_mode_automation_drafts_and_a_person_approves_or_edits(boss,
 def test_taking_over_silences_automation_until_release(boss, customer, say):
     first = say("where is my order 88123?")
     assert pipeline.message_process(message_id=first.pk).message_id is not None
-    services.conversation_take_over_by_person(conversation=first.conversation, user=boss)
+    conversations.conversation_take_over(conversation=first.conversation, user=boss)
     for text in ("hello?", "Can I talk to a human please", "where is my order 88123?"):
         assert pipeline.message_process(message_id=say(text).pk).message_id is None
     outbound = first.conversation.messages.filter(direction=Message.Direction.OUTBOUND)
     assert outbound.count() == 1
-    services.conversation_release_by_person(conversation=first.conversation, user=boss)
+    conversations.conversation_release(
+        conversation=first.conversation, released_by=person_label(boss)
+    )
     assert pipeline.message_process(message_id=say("and now?").pk).message_id is not None
 
 
@@ -144,5 +148,5 @@ def test_a_reply_on_a_call_is_refused(boss, make_customer):
     call = message_record_inbound(
         channel="voice", sender="+14155550999", recipient="+14155550000", text="hello"
     ).message.conversation
-    with pytest.raises(services.PersonReplyRefused):
-        services.conversation_reply_as_person(conversation=call, user=boss, text="hi")
+    with pytest.raises(conversations.PersonReplyRefused):
+        conversations.conversation_reply_as_person(conversation=call, user=boss, text="hi")

@@ -7,7 +7,8 @@ import pytest
 from django.test import Client
 
 from memory.models import AuditEntry, Conversation, CustomerMerge, Handoff, IntentCorrection
-from memory.services import handoff_assign, merge_propose
+from memory.services import merge_propose
+from memory.services.handoffs import handoff_assign
 from tests.console.conftest import open_handoff
 
 pytestmark = pytest.mark.django_db

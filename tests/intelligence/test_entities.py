@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from orchestrator.intelligence.entities import EntityKind, extract_entities
+from orchestrator.intelligence.entities.entity import EntityKind
+from orchestrator.intelligence.entities.extract import extract_entities
 
 # A Tuesday afternoon.
 AT = dt.datetime(2026, 11, 24, 15, 0, tzinfo=dt.UTC)

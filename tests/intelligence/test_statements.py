@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from orchestrator.intelligence.names import stated_name
 from orchestrator.intelligence.statements import (
     canonical_key,
     gist,
@@ -11,7 +12,6 @@ from orchestrator.intelligence.statements import (
     issue,
     new_reference,
     remember,
-    stated_name,
     typed_statements,
 )
 

@@ -19,6 +19,7 @@ from memory.models import (
     Handoff,
     WriteConflict,
 )
+from memory.services import handoffs
 
 
 def business_version(customer: Customer) -> int:
@@ -144,7 +145,7 @@ def test_concurrent_writers_never_leave_two_current_values(make_customer):
 def test_hand_off_take_over_and_release(customer, inbound_sms, supervisor):
     message = inbound_sms(text="I want to talk to a person")
     conversation = message.conversation
-    handoff = services.conversation_hand_off(
+    handoff = handoffs.conversation_hand_off(
         conversation=conversation,
         reason="asked for a person",
         requested_by="customer",
@@ -153,17 +154,17 @@ def test_hand_off_take_over_and_release(customer, inbound_sms, supervisor):
     conversation.refresh_from_db()
     assert conversation.mode == Conversation.Mode.HANDED_OFF
     assert not conversation.automation_may_reply
-    again = services.conversation_hand_off(
+    again = handoffs.conversation_hand_off(
         conversation=conversation, reason="again", requested_by="agent:rules"
     )
     assert again.pk == handoff.pk
 
-    taken = services.conversation_take_over(conversation=conversation, user=supervisor)
+    taken = handoffs.conversation_take_over(conversation=conversation, user=supervisor)
     assert taken.pk == handoff.pk and taken.assigned_to == supervisor
     conversation.refresh_from_db()
     assert conversation.mode == Conversation.Mode.WITH_PERSON
 
-    services.conversation_release(conversation=conversation, released_by="user:sam")
+    handoffs.conversation_release(conversation=conversation, released_by="user:sam")
     conversation.refresh_from_db()
     assert conversation.mode == Conversation.Mode.AUTOMATED and conversation.automation_may_reply
     assert Handoff.objects.get(pk=handoff.pk).status == Handoff.Status.RELEASED

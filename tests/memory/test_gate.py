@@ -192,12 +192,16 @@ def test_pack_renders_to_json(history, all_scopes_agent):
 def test_assembly_takes_the_same_queries_however_long_the_history(
     history, all_scopes_agent, django_assert_max_num_queries, django_assert_num_queries
 ):
+    # An agent reads for a message of the customer's, or the watch stops it after one read.
+    work = f"message:{history.messages.filter(direction='inbound').earliest('sent_at').pk}"
+
     def read():
         context_read(
             actor=all_scopes_agent,
             customer=history,
             partitions=ALL_PARTITIONS,
             purpose="query count",
+            correlation_id=work,
         )
 
     read()  # warm the content-type cache
@@ -254,13 +258,21 @@ def test_mood_follows_the_latest_real_turn_and_ignores_filler(
     services.sentiment_record(message=filler, label="neutral", score=0.0)
 
     pack = context_read(
-        actor=all_scopes_agent, customer=customer, partitions=["emotion"], purpose="test"
+        actor=all_scopes_agent,
+        customer=customer,
+        partitions=["emotion"],
+        purpose="test",
+        correlation_id=f"message:{filler.pk}",
     )
     assert pack.emotion is not None and pack.emotion.label == "negative"
 
     thanks = inbound_sms(text="sorted now, thank you so much!")
     services.sentiment_record(message=thanks, label="positive", score=0.8)
     pack = context_read(
-        actor=all_scopes_agent, customer=customer, partitions=["emotion"], purpose="test"
+        actor=all_scopes_agent,
+        customer=customer,
+        partitions=["emotion"],
+        purpose="test",
+        correlation_id=f"message:{thanks.pk}",
     )
     assert pack.emotion.label == "positive"

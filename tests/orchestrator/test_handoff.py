@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from channels_app.publisher import SUPERVISORS, conversation_group
+from memory.events import SUPERVISORS, conversation_group
 from memory.models import Conversation, Message
 from orchestrator import pipeline
 from orchestrator.models import PipelineRun
-from orchestrator.services import conversation_return_to_automation
+from orchestrator.people.conversations import conversation_release
 
 pytestmark = pytest.mark.django_db
 
@@ -43,8 +43,14 @@ def test_asking_for_a_person_alerts_supervisors_and_silences_automation_until_re
 
     watchers = listen(conversation_group(conversation.pk))
     with django_capture_on_commit_callbacks(execute=True):
-        conversation_return_to_automation(conversation=conversation, released_by="user:sam")
-    assert [e["event"] for e in watchers.events()] == ["conversation.released"]
+        conversation_release(conversation=conversation, released_by="user:sam")
+    released = watchers.events()
+    assert [e["event"] for e in released] == ["conversation.released"]
+    assert released[0]["payload"] == {
+        "conversation_id": conversation.pk,
+        "released_by": "user:sam",
+        "mode": Conversation.Mode.AUTOMATED,
+    }
     after = say("thanks, where is my order 88123?")
     assert pipeline.message_process(message_id=after.pk).text.startswith("Hi Ana, thanks")
 

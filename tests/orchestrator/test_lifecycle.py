@@ -83,3 +83,16 @@ def test_a_closed_thread_reopens_as_a_new_linked_conversation(customer, say):
     again = say("hello again")
     assert again.conversation_id != first.conversation_id
     assert again.conversation.previous_id == first.conversation_id
+
+
+def test_wrapping_up_leaves_an_amount_about_the_quoted_case_on_that_case(customer, say):
+    inbound = say("order 88123 cost $49.99 and came broken, text me after 5pm")
+    pipeline.message_process(message_id=inbound.pk)
+
+    wrap = lifecycle.conversation_wrap_up(
+        conversation_id=inbound.conversation_id, status=Conversation.Status.CLOSED
+    )
+
+    amounts = Fact.objects.filter(customer=customer, key="amount_mentioned")
+    assert list(amounts.values_list("value", "case__reference")) == [("49.99 USD", "88123")]
+    assert wrap.reconciled.new == ("preferred_channel=sms", "contact time=after 5pm")

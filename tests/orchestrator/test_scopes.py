@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from memory.models import AuditEntry, SentimentReading
+from memory.watch import actor_quarantine
 from orchestrator import pipeline
 from orchestrator.models import AgentConfig, AgentRun, PipelineRun
 from tests.orchestrator.conftest import agent_statuses
@@ -48,8 +49,8 @@ def test_every_agent_reads_under_its_own_name_with_only_its_partitions(customer,
 
 
 def test_quarantined_agent_is_left_out_of_the_plan_with_the_reason(customer, say):
-    AgentConfig.objects.filter(name="entities").update(
-        quarantined=True, quarantine_reason="wrote bad addresses"
+    actor_quarantine(
+        actor="agent:entities", reason="wrote bad addresses", quarantined_by="user:sam"
     )
     inbound = say("my order 88123 is late")
     pipeline.message_process(message_id=inbound.pk)

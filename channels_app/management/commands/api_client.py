@@ -7,8 +7,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from channels_app.api.clients import api_client_create, api_client_revoke
-from channels_app.models import ApiClient
+from memory.selectors import api_client_find, api_clients_list
+from memory.services.clients import api_client_create, api_client_revoke
+from memory.watch import actors_quarantined
 
 
 class Command(BaseCommand):
@@ -27,7 +28,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         if action == "create":
-            if ApiClient.objects.filter(name=options["name"]).exists():
+            if api_client_find(name=options["name"]) is not None:
                 raise CommandError(f"a client named {options['name']!r} exists")
             try:
                 issued = api_client_create(
@@ -41,13 +42,15 @@ class Command(BaseCommand):
             )
             self.stdout.write(issued.token)
         elif action == "list":
-            for client in ApiClient.objects.order_by("name"):
+            clients = api_clients_list()
+            held = actors_quarantined(actors=[f"api:{client.name}" for client in clients])
+            for client in clients:
                 state = "active" if client.active else "revoked"
-                if client.quarantined:
+                if f"api:{client.name}" in held:
                     state += ", quarantined"
                 self.stdout.write(f"{client.name}\t{','.join(client.scopes)}\t{state}")
         else:
-            client = ApiClient.objects.filter(name=options["name"]).first()
+            client = api_client_find(name=options["name"])
             if client is None:
                 raise CommandError(f"no client named {options['name']!r}")
             api_client_revoke(client=client, revoked_by="system:cli")

@@ -8,8 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from channels_app.api.clients import api_client_actor_for_token
 from channels_app.api.mcp_server import server_build
+from memory.services.clients import api_client_actor_for_token
 
 
 class Command(BaseCommand):

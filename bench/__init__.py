@@ -1,0 +1,2 @@
+"""Benchmark tooling: the journey generator and the recall benchmark; product code never
+imports it."""

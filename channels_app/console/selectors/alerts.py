@@ -1,0 +1,91 @@
+"""What a supervisor should look at on the queue page: handoffs waiting, answers past their
+target, agents kept off or failing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count
+from django.utils import timezone
+
+from memory.selectors import handoffs_waiting_oldest
+from memory.watch import quarantines_active
+from orchestrator.models import AgentConfig, AgentRun, ResponseClock
+
+
+@dataclass(frozen=True)
+class Alert:
+    """Something a supervisor should look at: a handoff, an overdue answer, a blocked agent."""
+
+    kind: str
+    title: str
+    detail: str
+    at: dt.datetime | None = None
+    conversation_id: int | None = None
+
+
+def alerts_read(*, since_hours: int = 24) -> list[Alert]:
+    """Quarantined agents and clients, open handoffs, answers past their target, and agents
+    kept off or failing; five queries."""
+    now = timezone.now()
+    since = now - dt.timedelta(hours=since_hours)
+    # A quarantined agent or client is the first thing a supervisor should see: its work is
+    # stopped until a person lifts it.
+    alerts = [
+        Alert(
+            kind="blocked",
+            title=f"{quarantine.actor} quarantined",
+            detail=quarantine.reason,
+            at=quarantine.quarantined_at,
+        )
+        for quarantine in quarantines_active()
+    ]
+    alerts += [
+        Alert(
+            kind="handoff",
+            title=f"Handoff: conversation #{h.conversation_id}",
+            detail=h.reason,
+            at=h.created_at,
+            conversation_id=h.conversation_id,
+        )
+        for h in handoffs_waiting_oldest(limit=20)
+    ]
+    alerts += [
+        Alert(
+            kind="sla",
+            title=f"{clock.get_kind_display()} overdue: conversation #{clock.conversation_id}",
+            detail=f"target was {timezone.localtime(clock.due_at):%H:%M:%S}",
+            at=clock.due_at,
+            conversation_id=clock.conversation_id,
+        )
+        for clock in ResponseClock.objects.filter(
+            state=ResponseClock.State.RUNNING, due_at__lt=now
+        ).order_by("due_at")[:20]
+    ]
+    alerts += [
+        Alert(
+            kind="blocked",
+            title=f"Agent {config.name} disabled",
+            detail="kept off every plan",
+            at=config.updated_at,
+        )
+        for config in AgentConfig.objects.filter(enabled=False)
+    ]
+    trouble = (
+        AgentRun.objects.filter(started_at__gte=since)
+        .exclude(status=AgentRun.Status.OK)
+        .values("agent_name", "status")
+        .annotate(runs=Count("pk"))
+        .order_by("-runs")[:10]
+    )
+    alerts += [
+        Alert(
+            kind="blocked",
+            title=f"Agent {row['agent_name']}: {row['runs']} {row['status'].replace('_', ' ')}",
+            detail=f"in the last {since_hours} h",
+        )
+        for row in trouble
+    ]
+    return alerts

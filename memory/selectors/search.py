@@ -1,0 +1,267 @@
+"""Search: finding customers and what they said, each customer's hits read through the gate."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Q
+
+from memory.actors import Actor, Partition
+from memory.models import (
+    Case,
+    Conversation,
+    Customer,
+    Fact,
+    Identity,
+    Message,
+)
+from memory.redaction import Redactor
+from memory.selectors.dossier import json_ready
+from memory.selectors.gate import ContextAccessRefused, access_gate
+
+if TYPE_CHECKING:
+    pass
+
+
+# Search: finding customers and what they said, each customer's hits read through the gate -----
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One thing found: a customer, case, fact, conversation or message, with a short snippet."""
+
+    kind: str
+    customer_id: int
+    object_id: int
+    snippet: str
+    at: dt.datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return json_ready(asdict(self))
+
+
+_HIT_PARTITIONS = {
+    "customer": Partition.PROFILE,
+    "case": Partition.BUSINESS,
+    "fact": Partition.BUSINESS,
+    "conversation": Partition.MESSAGES,
+    "message": Partition.MESSAGES,
+}
+
+
+def context_search(
+    *,
+    actor: Actor,
+    query: str,
+    purpose: str,
+    channel: str = "",
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    sentiment: str = "",
+    limit: int = 10,
+    correlation_id: str = "",
+) -> tuple[SearchHit, ...]:
+    """Find customers, cases, facts, conversations and messages by free text, phone, e-mail
+    or case reference, among only the kinds the actor's partitions cover.
+
+    The channel, time and sentiment filters narrow conversations and messages (and a
+    sentiment filter leaves only messages). Every customer whose records are shown is a read
+    through the gate, audited and watched; a refused customer's hits are dropped unseen. One query
+    per kind of hit, then one gate per customer shown (at most `limit`).
+    """
+    query = query.strip()
+    if not query:
+        return ()
+    allowed = {kind for kind, partition in _HIT_PARTITIONS.items() if actor.may_read(partition)}
+    if sentiment:
+        allowed &= {"message"}
+    found: list[SearchHit] = []
+    finders = (
+        ("customer", _customers_found),
+        ("case", _cases_found),
+        ("fact", _facts_found),
+        ("conversation", _conversations_found),
+    )
+    for kind, finder in finders:
+        if kind in allowed and len(found) < limit:
+            found += finder(query, channel=channel, since=since, until=until, limit=limit)
+    if "message" in allowed and len(found) < limit:
+        found += _messages_found(
+            query, channel=channel, since=since, until=until, sentiment=sentiment, limit=limit
+        )
+    found = list(dict.fromkeys(found))[:limit]
+    customers = Customer.objects.in_bulk({hit.customer_id for hit in found})
+    with_pii = actor.may_read(Partition.PII)
+    redactor = None if with_pii else Redactor()
+    shown: list[SearchHit] = []
+    for customer_id in dict.fromkeys(hit.customer_id for hit in found):
+        hits = [hit for hit in found if hit.customer_id == customer_id]
+        asked = {_HIT_PARTITIONS[hit.kind] for hit in hits}
+        if with_pii:
+            asked.add(Partition.PII)
+        try:
+            with access_gate(
+                actor=actor,
+                customer=customers[customer_id],
+                asked=frozenset(asked),
+                purpose=purpose,
+                correlation_id=correlation_id,
+            ):
+                pass
+        except ContextAccessRefused:
+            continue
+        shown += [
+            hit if redactor is None else replace(hit, snippet=redactor.text(hit.snippet))
+            for hit in hits
+        ]
+    return tuple(shown)
+
+
+def _snippet(text: str, query: str, width: int = 120) -> str:
+    flat = " ".join(text.split())
+    at = max(0, flat.casefold().find(query.casefold()))
+    start = max(0, at - width // 3)
+    cut = flat[start : start + width]
+    return ("..." if start else "") + cut + ("..." if start + width < len(flat) else "")
+
+
+def _customers_found(query: str, *, limit: int, **_: object) -> list[SearchHit]:
+    from memory.identities import normalize_identity
+
+    matches = Q(display_name__icontains=query) | Q(external_id=query)
+    for kind in (Identity.Kind.PHONE, Identity.Kind.EMAIL):
+        try:
+            value = normalize_identity(kind, query)
+        except ValueError:
+            continue
+        matches |= Q(identities__kind=kind, identities__value=value)
+    rows = (
+        Customer.objects.filter(matches, merged_into__isnull=True)
+        .distinct()
+        .order_by("-updated_at")
+        .values("pk", "display_name", "updated_at")[:limit]
+    )
+    return [
+        SearchHit(
+            kind="customer",
+            customer_id=row["pk"],
+            object_id=row["pk"],
+            snippet=row["display_name"] or f"Customer #{row['pk']}",
+            at=row["updated_at"],
+        )
+        for row in rows
+    ]
+
+
+def _cases_found(query: str, *, limit: int, **_: object) -> list[SearchHit]:
+    from memory.services import reference_key
+
+    matches = Q(title__icontains=query)
+    key = reference_key(query)
+    if len(key) >= 3:
+        matches |= Q(reference_key=key)
+    rows = (
+        Case.objects.filter(matches)
+        .order_by("-updated_at")
+        .values("pk", "customer_id", "kind", "reference", "status", "title", "updated_at")[:limit]
+    )
+    return [
+        SearchHit(
+            kind="case",
+            customer_id=row["customer_id"],
+            object_id=row["pk"],
+            snippet=f"{row['kind']} {row['reference']} ({row['status']}) {row['title']}".strip(),
+            at=row["updated_at"],
+        )
+        for row in rows
+    ]
+
+
+def _facts_found(query: str, *, limit: int, **_: object) -> list[SearchHit]:
+    rows = (
+        Fact.objects.filter(
+            Q(value__icontains=query) | Q(key__icontains=query), valid_until__isnull=True
+        )
+        .order_by("-valid_from")
+        .values("pk", "customer_id", "key", "value", "valid_from")[:limit]
+    )
+    return [
+        SearchHit(
+            kind="fact",
+            customer_id=row["customer_id"],
+            object_id=row["pk"],
+            snippet=f"{row['key']}: {_snippet(row['value'], query)}",
+            at=row["valid_from"],
+        )
+        for row in rows
+    ]
+
+
+def _conversations_found(
+    query: str,
+    *,
+    channel: str,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    limit: int,
+) -> list[SearchHit]:
+    rows = Conversation.objects.filter(Q(subject__icontains=query) | Q(summary__icontains=query))
+    rows = _in_window(rows, "last_message_at", channel=channel, since=since, until=until)
+    return [
+        SearchHit(
+            kind="conversation",
+            customer_id=row["customer_id"],
+            object_id=row["pk"],
+            snippet=_snippet(row["subject"] + " " + row["summary"], query),
+            at=row["last_message_at"],
+        )
+        for row in rows.order_by("-last_message_at").values(
+            "pk", "customer_id", "subject", "summary", "last_message_at"
+        )[:limit]
+    ]
+
+
+def _messages_found(
+    query: str,
+    *,
+    channel: str,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    sentiment: str,
+    limit: int,
+) -> list[SearchHit]:
+    rows = Message.objects.filter(text__icontains=query)
+    rows = _in_window(rows, "sent_at", channel=channel, since=since, until=until)
+    if sentiment:
+        rows = rows.filter(sentiment__label=sentiment)
+    return [
+        SearchHit(
+            kind="message",
+            customer_id=row["customer_id"],
+            object_id=row["pk"],
+            snippet=_snippet(row["text"], query),
+            at=row["sent_at"],
+        )
+        for row in rows.order_by("-sent_at", "-pk").values("pk", "customer_id", "text", "sent_at")[
+            :limit
+        ]
+    ]
+
+
+def _in_window(
+    rows: Any,
+    time_field: str,
+    *,
+    channel: str,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+) -> Any:
+    if channel:
+        rows = rows.filter(channel=channel)
+    if since is not None:
+        rows = rows.filter(**{f"{time_field}__gte": since})
+    if until is not None:
+        rows = rows.filter(**{f"{time_field}__lt": until})
+    return rows

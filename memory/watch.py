@@ -1,0 +1,510 @@
+"""The access watch: every agent's and API client's context reads, judged as they happen, and
+the quarantine of one that misbehaves.
+
+The gate calls `watch_begin` before it reads and `AgentWatch.observe` once the access entry is
+written, in the same request: a threshold crossed quarantines the actor there and then (its
+next read is refused), tells supervisors, and leaves an audit entry saying why. The sliding
+windows live in Redis when REDIS_URL is set, else they are counted from the audit trail, so
+every web and worker process sees the same counts.
+
+An agent reads for a piece of work: its correlation id names the message (`message:<id>`) or
+conversation (`conversation:<id>`) of this customer it is working on. A read that names none is
+a read with no work behind it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import redis
+from django.conf import settings
+from django.core.exceptions import EmptyResultSet
+from django.db import connection, transaction
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from memory.audit import chained_entry_write
+from memory.events import ActorQuarantined, ActorQuarantineLifted, publish
+from memory.models import ActorQuarantine, AuditEntry, Conversation, Message
+
+if TYPE_CHECKING:
+    from memory.actors import Actor
+
+logger = logging.getLogger(__name__)
+
+WATCH_LABEL = "system:anomaly-watch"
+# Agents, and the other systems reading through the REST API and the MCP server.
+WATCHED_PREFIXES = ("agent:", "api:", "mcp:")
+
+
+class AnomalyKind(StrEnum):
+    OUT_OF_SCOPE = "out_of_scope"
+    MANY_CUSTOMERS = "many_customers"
+    BURST = "burst"
+    NO_RUN_BEHIND = "no_run_behind"
+
+
+ANOMALY_DESCRIPTIONS = {
+    AnomalyKind.OUT_OF_SCOPE: "reads outside its scope",
+    AnomalyKind.MANY_CUSTOMERS: "many distinct customers in a short window",
+    AnomalyKind.BURST: "a burst far above its usual rate",
+    AnomalyKind.NO_RUN_BEHIND: "a read with no pipeline run behind it",
+}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When an agent's reads stop looking like work (settings RAPPORT_ANOMALY_*)."""
+
+    refused_reads: int
+    refused_seconds: int
+    distinct_customers: int
+    customers_seconds: int
+    burst_seconds: int
+    burst_min_reads: int
+    burst_factor: float
+    baseline_seconds: int
+    require_run: bool
+
+    @classmethod
+    def from_settings(cls) -> Thresholds:
+        return cls(
+            refused_reads=settings.RAPPORT_ANOMALY_REFUSED_READS,
+            refused_seconds=settings.RAPPORT_ANOMALY_REFUSED_SECONDS,
+            distinct_customers=settings.RAPPORT_ANOMALY_DISTINCT_CUSTOMERS,
+            customers_seconds=settings.RAPPORT_ANOMALY_CUSTOMERS_SECONDS,
+            burst_seconds=settings.RAPPORT_ANOMALY_BURST_SECONDS,
+            burst_min_reads=settings.RAPPORT_ANOMALY_BURST_MIN_READS,
+            burst_factor=settings.RAPPORT_ANOMALY_BURST_FACTOR,
+            baseline_seconds=settings.RAPPORT_ANOMALY_BASELINE_SECONDS,
+            require_run=settings.RAPPORT_ANOMALY_REQUIRE_RUN,
+        )
+
+
+@dataclass(frozen=True)
+class Windows:
+    """An agent's reads in each sliding window, this read included."""
+
+    burst: int
+    baseline: int
+    customers: int
+    refused: int
+
+
+@dataclass
+class AgentWatch:
+    """One read under watch by an agent or an API client: what was known before it, and what
+    it adds. `agent` is the agent's or the client's name, `label` the actor label read by."""
+
+    agent: str
+    label: str
+    key: str
+    customer_id: int
+    correlation_id: str
+    started: float
+    thresholds: Thresholds
+    quarantined: bool
+    run_behind: bool
+    prior: Windows | None = None
+    seen_customer: bool = False
+
+    @property
+    def refusal(self) -> str | None:
+        """Why the read must be refused before anything is read: a quarantined agent."""
+        if not self.quarantined:
+            return None
+        return "the agent is quarantined" if self.is_agent else "the client is quarantined"
+
+    @property
+    def is_agent(self) -> bool:
+        return self.label.startswith("agent:")
+
+    @property
+    def unbacked(self) -> bool:
+        """An agent reading with no work for this customer behind it."""
+        return self.is_agent and self.thresholds.require_run and not self.run_behind
+
+    def observe(self, *, entry: AuditEntry) -> ActorQuarantine | None:
+        """Count the read (its entry already written) and quarantine the agent or client if it
+        crossed a threshold; returns the quarantine when it was put in place now."""
+        windows = self._windows_after(entry)
+        if self.quarantined:
+            return None
+        crossed = self._crossed(windows, entry)
+        if crossed is None:
+            return None
+        kind, reason = crossed
+        return actor_quarantine(
+            actor=self.key,
+            reason=f"{ANOMALY_DESCRIPTIONS[kind]}: {reason}",
+            anomaly=kind,
+            quarantined_by=WATCH_LABEL,
+            offending=entry,
+            detection_ms=(time.perf_counter() - self.started) * 1000,
+        )
+
+    def _crossed(self, windows: Windows, entry: AuditEntry) -> tuple[AnomalyKind, str] | None:
+        limits = self.thresholds
+        if self.unbacked:
+            return AnomalyKind.NO_RUN_BEHIND, (
+                f"read customer #{self.customer_id} with correlation id "
+                f"{self.correlation_id or '(none)'} and no pipeline run behind it"
+            )
+        if windows.refused >= limits.refused_reads:
+            return AnomalyKind.OUT_OF_SCOPE, (
+                f"{windows.refused} reads outside its scope in {limits.refused_seconds}s"
+            )
+        if self.run_behind:
+            # A read for a pipeline run of this very customer is the agent doing its job: a
+            # busy afternoon is many customers and many reads. Volume is watched on the reads
+            # that answer to no such run (API and MCP clients, agents reading on their own).
+            return None
+        if windows.customers > limits.distinct_customers:
+            return AnomalyKind.MANY_CUSTOMERS, (
+                f"{windows.customers} distinct customers in {limits.customers_seconds}s "
+                f"(limit {limits.distinct_customers})"
+            )
+        spans = max(1.0, (limits.baseline_seconds - limits.burst_seconds) / limits.burst_seconds)
+        usual = windows.baseline / spans
+        ceiling = max(limits.burst_min_reads, limits.burst_factor * usual)
+        if windows.burst > ceiling:
+            return AnomalyKind.BURST, (
+                f"{windows.burst} reads in {limits.burst_seconds}s against a usual "
+                f"{usual:.1f} (ceiling {ceiling:.0f})"
+            )
+        return None
+
+    def _windows_after(self, entry: AuditEntry) -> Windows:
+        refused = int(entry.outcome == AuditEntry.Outcome.REFUSED)
+        if self.prior is not None:
+            return Windows(
+                burst=self.prior.burst + 1,
+                baseline=self.prior.baseline,
+                customers=self.prior.customers + (0 if self.seen_customer else 1),
+                refused=self.prior.refused + refused,
+            )
+        try:
+            return _redis_windows_add(
+                key=self.key,
+                entry=entry,
+                customer_id=self.customer_id,
+                refused=bool(refused),
+                limits=self.thresholds,
+            )
+        except redis.RedisError:
+            logger.warning("anomaly windows: Redis unavailable, counting from the audit trail")
+            return _db_windows(label=self.key, customer_id=self.customer_id, limits=self.thresholds)
+
+
+def watch_begin(
+    *, actor: Actor, customer_id: int, correlation_id: str, started: float
+) -> AgentWatch | None:
+    """Start watching one read by an agent or an API/MCP client (people and Rapport itself are
+    not watched): one query: whether it is quarantined, what work stands behind the read and
+    (without Redis) its windows so far. A client answers to no piece of work, so only its
+    volume and its refusals are judged."""
+    if not actor.label.startswith(WATCHED_PREFIXES):
+        return None
+    label = actor.label
+    key = quarantine_key(label)
+    limits = Thresholds.from_settings()
+    columns: list[QuerySet[Any]] = [
+        ActorQuarantine.objects.filter(actor=key, active=True).values("pk")[:1],
+        _work_behind(correlation_id, customer_id).values("pk")[:1]
+        if label.startswith("agent:")
+        else Message.objects.none().values("pk"),
+    ]
+    if not _redis_url():
+        columns += _db_window_columns(label=key, customer_id=customer_id, limits=limits)
+    values = _scalars(columns)
+    watch = AgentWatch(
+        agent=label.partition(":")[2],
+        label=label,
+        key=key,
+        customer_id=customer_id,
+        correlation_id=correlation_id,
+        started=started,
+        thresholds=limits,
+        quarantined=values[0] is not None,
+        run_behind=values[1] is not None,
+    )
+    if len(values) > 2:
+        burst, baseline, customers, seen, refused = (int(v or 0) for v in values[2:])
+        watch.prior = Windows(burst=burst, baseline=baseline, customers=customers, refused=refused)
+        watch.seen_customer = seen > 0
+    return watch
+
+
+def _work_behind(correlation_id: str, customer_id: int) -> QuerySet[Any]:
+    """The work a correlation id names, for this customer (empty if none): an inbound message
+    or a conversation of theirs. Matched on the message's customer now: a merge mid-run moves
+    the message, and the work with it."""
+    kind, _, ident = correlation_id.partition(":")
+    if not (ident.isascii() and ident.isdigit() and len(ident) < 19):
+        return Message.objects.none()
+    if kind == "message":
+        return Message.objects.filter(
+            pk=int(ident), customer_id=customer_id, direction=Message.Direction.INBOUND
+        )
+    if kind == "conversation":
+        return Conversation.objects.filter(pk=int(ident), customer_id=customer_id)
+    return Message.objects.none()
+
+
+def _scalars(columns: list[QuerySet[Any]]) -> list[Any]:
+    """Run several one-value queries as one SELECT of scalar subqueries."""
+    parts: list[str] = []
+    params: list[Any] = []
+    for queryset in columns:
+        try:
+            sql, sub_params = queryset.query.sql_with_params()
+        except EmptyResultSet:
+            parts.append("NULL")
+            continue
+        parts.append(f"({sql})")
+        params.extend(sub_params)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        row = cursor.fetchone()
+    return list(row)
+
+
+def _agent_reads(key: str, since: dt.datetime) -> QuerySet[AuditEntry]:
+    """The agent's or client's access entries since `since`, leaving out those before a lifted
+    quarantine (and those refused while it was quarantined)."""
+    lifted_after = ActorQuarantine.objects.filter(actor=key, lifted_at__gte=OuterRef("timestamp"))
+    reads: QuerySet[AuditEntry] = AuditEntry.objects.filter(
+        actor_label__in=_labels_of(key), action=AuditEntry.Action.ACCESS, timestamp__gte=since
+    ).filter(~Exists(lifted_after))
+    return reads
+
+
+def quarantine_key(label: str) -> str:
+    """What a quarantine and the windows are kept under: the agent's label, or for a client
+    `api:<name>` whichever door it reads through (REST API or MCP), so one client is judged and
+    stopped as one."""
+    kind, _, name = label.partition(":")
+    return f"api:{name}" if kind == "mcp" else label
+
+
+def _labels_of(key: str) -> tuple[str, ...]:
+    kind, _, name = key.partition(":")
+    return (key, f"mcp:{name}") if kind == "api" else (key,)
+
+
+def _db_window_columns(*, label: str, customer_id: int, limits: Thresholds) -> list[QuerySet[Any]]:
+    now = timezone.now()
+    burst_from = now - dt.timedelta(seconds=limits.burst_seconds)
+    customers_from = now - dt.timedelta(seconds=limits.customers_seconds)
+
+    def counted(queryset: QuerySet[AuditEntry], *, distinct: bool = False) -> QuerySet[Any]:
+        field = "object_id" if distinct else "pk"
+        counts: QuerySet[Any] = (
+            queryset.values("actor_label")
+            .annotate(n=Count(field, distinct=distinct))
+            .values("n")
+            .order_by()
+        )
+        return counts
+
+    return [
+        counted(_agent_reads(label, burst_from)),
+        counted(
+            _agent_reads(label, now - dt.timedelta(seconds=limits.baseline_seconds)).filter(
+                timestamp__lt=burst_from
+            )
+        ),
+        counted(_agent_reads(label, customers_from), distinct=True),
+        counted(_agent_reads(label, customers_from).filter(object_id=customer_id)),
+        counted(
+            _agent_reads(label, now - dt.timedelta(seconds=limits.refused_seconds)).filter(
+                outcome=AuditEntry.Outcome.REFUSED
+            )
+        ),
+    ]
+
+
+def _db_windows(*, label: str, customer_id: int, limits: Thresholds) -> Windows:
+    """The windows counted from the audit trail, this read (already written) included."""
+    burst, baseline, customers, _, refused = (
+        int(v or 0)
+        for v in _scalars(_db_window_columns(label=label, customer_id=customer_id, limits=limits))
+    )
+    return Windows(burst=burst, baseline=baseline, customers=customers, refused=refused)
+
+
+@cache
+def _redis_client(url: str) -> redis.Redis[bytes]:
+    return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+
+
+def _redis_url() -> str:
+    return str(getattr(settings, "RAPPORT_ANOMALY_REDIS_URL", "") or "")
+
+
+def _keys(label: str) -> tuple[str, str, str]:
+    """The sliding windows of one actor label (agent:intent, api:crm)."""
+    prefix = f"rapport:watch:{label}"
+    return f"{prefix}:reads", f"{prefix}:customers", f"{prefix}:refused"
+
+
+def _redis_windows_add(
+    *, key: str, entry: AuditEntry, customer_id: int, refused: bool, limits: Thresholds
+) -> Windows:
+    """Add the read to the agent's or client's windows and count them, in one round trip."""
+    now = time.time()
+    reads, customers, refusals = _keys(key)
+    keep = max(limits.baseline_seconds, limits.customers_seconds, limits.refused_seconds)
+    pipe = _redis_client(_redis_url()).pipeline(transaction=True)
+    pipe.zadd(reads, {str(entry.pk): now})
+    pipe.zremrangebyscore(reads, "-inf", now - limits.baseline_seconds)
+    pipe.zcount(reads, now - limits.burst_seconds, "+inf")
+    pipe.zcount(reads, "-inf", f"({now - limits.burst_seconds}")
+    pipe.zadd(customers, {str(customer_id): now})
+    pipe.zremrangebyscore(customers, "-inf", now - limits.customers_seconds)
+    pipe.zcard(customers)
+    if refused:
+        pipe.zadd(refusals, {str(entry.pk): now})
+    pipe.zremrangebyscore(refusals, "-inf", now - limits.refused_seconds)
+    pipe.zcard(refusals)
+    for key in (reads, customers, refusals):
+        pipe.expire(key, keep)
+    results = pipe.execute()
+    counts = [r for r, cmd in zip(results, _commands(refused), strict=True) if cmd == "count"]
+    burst, baseline, distinct, refused_count = (int(c) for c in counts)
+    return Windows(burst=burst, baseline=baseline, customers=distinct, refused=refused_count)
+
+
+def _commands(refused: bool) -> list[str]:
+    """Which of the pipeline's replies are the counts, in the order they were asked."""
+    commands = ["add", "trim", "count", "count", "add", "trim", "count"]
+    commands += (["add"] if refused else []) + ["trim", "count", "ttl", "ttl", "ttl"]
+    return commands
+
+
+# Quarantine ------------------------------------------------------------------------------------
+
+
+def actor_quarantine(
+    *,
+    actor: str,
+    reason: str,
+    quarantined_by: str,
+    anomaly: AnomalyKind | None = None,
+    offending: AuditEntry | None = None,
+    detection_ms: float | None = None,
+) -> ActorQuarantine:
+    """Quarantine an agent or client, by the watch (for an anomaly seen in `offending`) or by a
+    person: its next read is refused, supervisors are alerted, and the audit trail says why,
+    by whom and how fast."""
+    with transaction.atomic():
+        quarantine, created = ActorQuarantine.objects.select_for_update().get_or_create(
+            actor=actor, defaults={"reason": reason[:300], "quarantined_by": quarantined_by}
+        )
+        if quarantine.active and not created:
+            return quarantine
+        quarantine.active = True
+        quarantine.anomaly = anomaly.value if anomaly else ""
+        quarantine.reason = reason[:300]
+        quarantine.quarantined_at = timezone.now()
+        quarantine.quarantined_by = quarantined_by[:150]
+        quarantine.detection_ms = round(detection_ms, 3) if detection_ms is not None else None
+        quarantine.save(
+            update_fields=[
+                "active",
+                "anomaly",
+                "reason",
+                "quarantined_at",
+                "quarantined_by",
+                "detection_ms",
+            ]
+        )
+        detail: dict[str, object] = {"reason": quarantine.reason}
+        if anomaly is not None:
+            detail["anomaly"] = anomaly.value
+        if offending is not None:
+            detail |= {"offending_entry": offending.pk, "offending_seq": offending.seq}
+        if quarantine.detection_ms is not None:
+            detail["detection_ms"] = quarantine.detection_ms
+        chained_entry_write(
+            target=quarantine,
+            action=AuditEntry.Action.UPDATE,
+            actor_label=quarantined_by,
+            purpose=f"quarantine {actor}" + (f": {anomaly.value}" if anomaly else ""),
+            correlation_id=(offending.cid or "") if offending is not None else "",
+            detail=detail,
+        )
+        publish(
+            ActorQuarantined(
+                actor=actor,
+                anomaly=quarantine.anomaly,
+                reason=quarantine.reason,
+                detection_ms=quarantine.detection_ms,
+            )
+        )
+    logger.warning("quarantined %s: %s", actor, quarantine.reason)
+    return quarantine
+
+
+def actor_quarantine_lift(*, actor: str, lifted_by: str) -> ActorQuarantine | None:
+    """A person clears a quarantine: reads before now stop counting towards anomalies, so the
+    actor starts from clean windows. None when it was not quarantined."""
+    with transaction.atomic():
+        quarantine = (
+            ActorQuarantine.objects.select_for_update().filter(actor=actor, active=True).first()
+        )
+        if quarantine is None:
+            return None
+        quarantine.active = False
+        quarantine.lifted_at = timezone.now()
+        quarantine.lifted_by = lifted_by[:150]
+        quarantine.save(update_fields=["active", "lifted_at", "lifted_by"])
+        chained_entry_write(
+            target=quarantine,
+            action=AuditEntry.Action.UPDATE,
+            actor_label=lifted_by,
+            purpose=f"lift quarantine of {actor}",
+            detail={"was": quarantine.reason},
+        )
+        if _redis_url():
+            transaction.on_commit(lambda: _windows_forget(actor), robust=True)
+        publish(ActorQuarantineLifted(actor=actor, by=lifted_by))
+    return quarantine
+
+
+def quarantines_active(*, limit: int = 20) -> list[ActorQuarantine]:
+    """Every agent and client quarantined now, newest first."""
+    return list(ActorQuarantine.objects.filter(active=True).order_by("-quarantined_at")[:limit])
+
+
+def actors_quarantined(*, actors: list[str]) -> dict[str, ActorQuarantine]:
+    """Which of these actors are quarantined now, by label."""
+    return {q.actor: q for q in ActorQuarantine.objects.filter(actor__in=actors, active=True)}
+
+
+def _windows_forget(agent: str) -> None:
+    _redis_client(_redis_url()).delete(*_keys(agent))
+
+
+def windows_forget_all() -> None:
+    """Drop every agent's windows (a test database rolled back; Redis did not)."""
+    if not _redis_url():
+        return
+    client = _redis_client(_redis_url())
+    keys = list(client.scan_iter(match="rapport:watch:*", count=500))
+    if keys:
+        client.delete(*keys)
+
+
+def quarantines_recent(*, since: dt.datetime) -> QuerySet[AuditEntry]:
+    """The watch's quarantine entries since `since`, newest first (for reports)."""
+    entries: QuerySet[AuditEntry] = AuditEntry.objects.filter(
+        Q(actor_label=WATCH_LABEL) & Q(timestamp__gte=since)
+    ).order_by("-timestamp")
+    return entries

@@ -1,0 +1,153 @@
+"""References a message quotes (order, account, claim, booking numbers...), read after a
+reference word, misspelt or not, or from a key whose shape alone says what it is.
+"""
+
+from __future__ import annotations
+
+import re
+
+from orchestrator.intelligence.entities.entity import Entity, EntityKind, entity_from_match
+from orchestrator.intelligence.spoken import RewrittenText
+
+REFERENCE_WORDS = {
+    "order": "order",
+    "purchase": "order",
+    "shipment": "order",
+    "package": "order",
+    "tracking": "order",
+    "account": "account",
+    "acct": "account",
+    "acc": "account",
+    "membership": "account",
+    "policy": "account",
+    "claim": "claim",
+    "case": "case",
+    "ticket": "case",
+    "incident": "case",
+    "complaint": "case",
+    "reference": "case",
+    "ref": "case",
+    "confirmation": "order",
+    "booking": "order",
+    "reservation": "order",
+    "invoice": "order",
+    "workspace": "workspace",
+    "tenant": "account",
+    "subscription": "account",
+    "contract": "account",
+    "patient": "patient",
+    "prescription": "prescription",
+    "rx": "prescription",
+    "job": "job",
+    "work order": "job",
+    "student": "student",
+    "loan": "account",
+    "pnr": "booking",
+    "locator": "booking",
+}
+_REFERENCE = re.compile(
+    r"\b(?P<word>[a-z]{3,13})\.?"
+    r"(?:\s*(?:number|numbr|num|no\.?|nr|id|is|was|ref|reference|#|:|-))*"
+    r"\s*#?\s*(?P<ref>(?=[a-z0-9-]*\d)[a-z0-9][a-z0-9-]{2,24}[a-z0-9])\b",
+    re.IGNORECASE,
+)
+
+
+def _reference_kind(word: str) -> str | None:
+    """The case kind a (possibly misspelt) reference word names: "ordr", "oder", "acount"."""
+    word = word.lower()
+    if word in REFERENCE_WORDS:
+        return REFERENCE_WORDS[word]
+    if len(word) < 4:
+        return None
+    for known, kind in REFERENCE_WORDS.items():
+        if len(known) >= 5 and _within_one_edit(word, known):
+            return kind
+    return None
+
+
+def _within_one_edit(word: str, known: str) -> bool:
+    """True when one insertion, deletion, substitution or swap turns `word` into `known`."""
+    if abs(len(word) - len(known)) > 1:
+        return False
+    if len(word) == len(known):
+        diffs = [i for i, (a, b) in enumerate(zip(word, known, strict=True)) if a != b]
+        if len(diffs) <= 1:
+            return True
+        first, second = diffs[0], diffs[-1]
+        return (
+            len(diffs) == 2
+            and second == first + 1
+            and word[first] == known[second]
+            and word[second] == known[first]
+        )
+    shorter, longer = sorted((word, known), key=len)
+    return any(longer[:i] + longer[i + 1 :] == shorter for i in range(len(longer)))
+
+
+def _reference_matches(text: str) -> list[re.Match[str]]:
+    """Reference matches, retrying from the next word when the word before the key is not a
+    reference word ("the new reference is R478RW" starts at "reference", not "new").
+    """
+    matches = []
+    position = 0
+    while (match := _REFERENCE.search(text, position)) is not None:
+        if _reference_kind(match.group("word")) is None:
+            position = match.end("word")
+            continue
+        matches.append(match)
+        position = match.end()
+    return matches
+
+
+# Keys whose shape alone says what they are, whatever word comes before them: a prefix and a
+# number ("MV-30417", "HB-77120") or a workspace slug ("maple-garden-86").
+_SHAPED_REFERENCE = re.compile(
+    r"(?:\b(?P<word>[A-Za-z]{2,15})[\s:#]+)?"
+    r"\b(?P<ref>[A-Z]{1,5}-\d{4,10}|[a-z]{3,12}-[a-z]{3,12}-\d{1,4})\b"
+)
+_NOT_KINDS = frozenset(
+    {"about", "for", "the", "my", "our", "your", "is", "on", "re", "with", "number", "and", "to"}
+)
+
+
+def _shaped_references(rewritten: RewrittenText, known: list[Entity]) -> list[Entity]:
+    taken = {entity.value for entity in known}
+    found = []
+    for match in _SHAPED_REFERENCE.finditer(rewritten.text):
+        reference = match.group("ref").upper()
+        if reference in taken:
+            continue
+        word = (match.group("word") or "").lower()
+        kind = _reference_kind(word) or (word if word and word not in _NOT_KINDS else "reference")
+        found.append(
+            entity_from_match(rewritten, EntityKind.REFERENCE, kind, reference, match, "ref")
+        )
+        taken.add(reference)
+    return found
+
+
+def references(rewritten: RewrittenText) -> list[Entity]:
+    """The references quoted after a reference word, then those known by their shape alone."""
+    found = _keyword_references(rewritten)
+    return found + _shaped_references(rewritten, found)
+
+
+def _keyword_references(rewritten: RewrittenText) -> list[Entity]:
+    found = []
+    for match in _reference_matches(rewritten.text):
+        kind = _reference_kind(match.group("word"))
+        if kind is None:
+            continue
+        reference = match.group("ref").upper()
+        digits = sum(ch.isdigit() for ch in reference)
+        # A workspace slug ("maple-garden-86") carries few digits but is unmistakably a key.
+        slug = "-" in reference and len(reference) >= 8 and any(ch.isalpha() for ch in reference)
+        # Booking codes ("MZA6HF") mix letters with as little as one digit.
+        code = len(reference) >= 5 and digits >= 1 and sum(ch.isalpha() for ch in reference) >= 2
+        if digits < 3 and not slug and not code:
+            continue
+        found.append(
+            entity_from_match(rewritten, EntityKind.REFERENCE, kind, reference, match, "ref")
+        )
+    return found

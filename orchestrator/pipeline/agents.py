@@ -1,0 +1,183 @@
+"""Running agents on a message: each reads its scoped context through the gate under its own
+name, then all run side by side within their timeouts; every one leaves an AgentRun."""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from django.utils import timezone
+from opentelemetry import trace
+
+from memory.actors import Partition
+from memory.models import Message
+from memory.redaction import Redactor
+from memory.selectors import ContextAccessRefused, context_read
+from orchestrator.agents.base import AgentFailed, AgentOutcome, InboundTurn
+from orchestrator.agents.registry import (
+    actor_for,
+    agent_build,
+    agent_configs,
+    timeout_for,
+)
+from orchestrator.models import AgentConfig, AgentRun, PipelineRun
+from orchestrator.pipeline.values import AgentResult, elapsed_ms
+
+if TYPE_CHECKING:
+    from memory.context import ContextPack
+    from orchestrator.agents.base import Agent
+
+
+logger = logging.getLogger(__name__)
+_tracer = trace.get_tracer("rapport.orchestrator.pipeline")
+
+# Agents' `run` happens here so one that overruns its timeout can be abandoned, not awaited.
+_agent_threads = ThreadPoolExecutor(max_workers=16, thread_name_prefix="agent")
+
+# Agents ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Started:
+    name: str
+    agent: Agent
+    config: AgentConfig | None
+    began: float
+    began_at: Any
+    pack: ContextPack | None = None
+    refused: str = ""
+    future: Future[AgentOutcome] | None = None
+    span: trace.Span | None = None
+
+
+def agents_run(*, run_id: int, names: tuple[str, ...] | list[str]) -> list[AgentResult]:
+    """Run the named agents on the run's message: each reads through the gate here, then all
+    run side by side, each within its timeout; every one leaves an AgentRun."""
+    run = PipelineRun.objects.select_related("inbound_message").get(pk=run_id)
+    turn = inbound_turn(run.inbound_message)
+    configs = agent_configs()
+    started = [
+        agent_start(
+            run=run,
+            turn=turn,
+            name=name,
+            agent=agent_build(name, configs.get(name)),
+            config=configs.get(name),
+            purpose=f"read inbound {turn.channel} message",
+        )
+        for name in names
+    ]
+    return agents_finish(run=run, started=started)
+
+
+def agent_start(
+    *,
+    run: PipelineRun,
+    turn: InboundTurn,
+    name: str,
+    agent: Agent,
+    config: AgentConfig | None,
+    purpose: str,
+) -> _Started:
+    started = _Started(
+        name=name, agent=agent, config=config, began=time.perf_counter(), began_at=timezone.now()
+    )
+    # One span per agent run, ended in _agents_finish; the gate's read is its child.
+    started.span = _tracer.start_span(
+        "rapport.agent_run",
+        attributes={
+            "rapport.agent": name,
+            "rapport.pipeline_run_id": run.pk,
+            "rapport.customer_id": turn.customer_id,
+            "rapport.correlation_id": f"message:{turn.message_id}",
+        },
+    )
+    try:
+        with trace.use_span(started.span, end_on_exit=False):
+            started.pack = context_read(
+                actor=actor_for(agent, config),
+                customer=turn.customer_id,
+                partitions=agent.reads,
+                purpose=f"{purpose} #{turn.message_id}",
+                correlation_id=f"message:{turn.message_id}",
+            )
+    except ContextAccessRefused as refused:
+        started.refused = str(refused)
+        return started
+    if Partition.PII not in started.pack.partitions:
+        # The message itself is context too: without `pii` its contact details come masked.
+        redactor = Redactor()
+        turn = replace(turn, text=redactor.text(turn.text), sign_off=redactor.text(turn.sign_off))
+    started.future = _agent_threads.submit(_agent_call, agent, started.pack, turn)
+    return started
+
+
+def _agent_call(agent: Agent, pack: ContextPack, turn: InboundTurn) -> AgentOutcome:
+    return agent.run(pack=pack, turn=turn)
+
+
+def agents_finish(*, run: PipelineRun, started: list[_Started]) -> list[AgentResult]:
+    results: list[AgentResult] = []
+    rows: list[AgentRun] = []
+    for item in started:
+        status, outcome, error = AgentRun.Status.OK, AgentOutcome(), ""
+        if item.future is None:
+            status, error = AgentRun.Status.REFUSED, item.refused
+        else:
+            remaining = timeout_for(item.agent, item.config) - (time.perf_counter() - item.began)
+            try:
+                outcome = item.future.result(timeout=max(remaining, 0.01))
+            except FutureTimeout:
+                status, error = AgentRun.Status.TIMED_OUT, "no answer within the timeout"
+            except AgentFailed as failed:
+                status, error = AgentRun.Status.FAILED, str(failed)
+            except Exception as crash:
+                logger.exception("agent %s crashed on run #%s", item.name, run.pk)
+                status, error = AgentRun.Status.FAILED, f"{type(crash).__name__}: {crash}"
+        latency = elapsed_ms(item.began)
+        if item.span is not None:
+            item.span.set_attribute("rapport.status", status)
+            item.span.set_attribute("rapport.latency_ms", latency)
+            item.span.end()
+        rows.append(
+            AgentRun(
+                pipeline_run=run,
+                agent_name=item.name,
+                kind=item.config.kind if item.config else AgentConfig.Kind.BUILTIN,
+                attempt=run.attempts,
+                partitions=sorted(p.value for p in item.agent.reads),
+                read_versions=item.pack.versions if item.pack else {},
+                status=status,
+                output=outcome.to_json(),
+                error=error[:2000],
+                latency_ms=latency,
+                started_at=item.began_at,
+            )
+        )
+        results.append(
+            AgentResult(
+                agent=item.name,
+                status=status,
+                outcome=outcome,
+                may_write=tuple(sorted(w.value for w in item.agent.may_write)),
+            )
+        )
+    # Not audited rows, so one insert; a redelivered chord task finds its rows already there.
+    AgentRun.objects.bulk_create(rows, ignore_conflicts=True)
+    return results
+
+
+def inbound_turn(message: Message) -> InboundTurn:
+    return InboundTurn(
+        message_id=message.pk,
+        customer_id=message.customer_id,
+        conversation_id=message.conversation_id,
+        channel=message.channel,
+        text=message.text,
+        sent_at=message.sent_at,
+        sign_off=str(message.channel_metadata.get("sign_off", "")),
+    )

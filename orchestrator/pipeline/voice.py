@@ -1,0 +1,102 @@
+"""Voice: a spoken turn answered within the call's deadline, and the greeting from context."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import TYPE_CHECKING
+
+from django.db import connection
+
+from memory.actors import AgentActor, Partition
+from memory.selectors import context_read
+from orchestrator.models import PipelineRun
+from orchestrator.pipeline import inline
+from orchestrator.pipeline.values import VoiceReply
+
+if TYPE_CHECKING:
+    pass
+
+
+logger = logging.getLogger(__name__)
+
+VOICE_GREETER = AgentActor(
+    name="voice-greeter", scopes=frozenset({Partition.PROFILE, Partition.BUSINESS})
+)
+
+# Voice turns run here so a slow answer can be abandoned at the deadline and picked up later.
+_voice_workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="voice-turn")
+# Voice -------------------------------------------------------------------------------------------
+
+
+def voice_turn_reply(*, message_id: int, deadline_seconds: float) -> VoiceReply:
+    """The answer to one spoken turn, if it is ready within `deadline_seconds`.
+
+    The work goes on after the deadline and stores its reply; asking again (the call's
+    <Redirect>) then finds it. Asking twice never answers twice: the pipeline run claims.
+    """
+    answered = voice_reply_found(message_id=message_id)
+    if answered is not None:
+        return answered
+    future = _voice_workers.submit(_voice_turn_work, message_id)
+    try:
+        future.result(timeout=deadline_seconds)
+    except FutureTimeout:
+        return VoiceReply(text="", pending=True)
+    return voice_reply_found(message_id=message_id) or VoiceReply(text="", pending=True)
+
+
+def voice_reply_found(*, message_id: int) -> VoiceReply | None:
+    """The stored answer to a spoken turn, or None while it is still being worked out.
+
+    A run that failed, or a conversation already with a person, puts the caller through.
+    """
+    run = (
+        PipelineRun.objects.select_related("reply_message")
+        .filter(inbound_message_id=message_id)
+        .first()
+    )
+    if run is None or run.status == PipelineRun.Status.RUNNING:
+        return None
+    if run.status == PipelineRun.Status.FAILED:
+        return VoiceReply(text="", hand_off=True)
+    text = run.reply_message.text if run.reply_message is not None else ""
+    return VoiceReply(
+        text=text, hand_off=run.handed_off or run.status == PipelineRun.Status.WITH_PERSON
+    )
+
+
+def _voice_turn_work(message_id: int) -> None:
+    """Run in a worker thread, which owns (and must release) its own database connection."""
+    try:
+        inline.message_process(message_id=message_id)
+    except Exception:
+        logger.exception("voice turn for message #%s failed", message_id)
+        raise
+    finally:
+        connection.close()
+
+
+def call_greeting(*, customer_id: int, correlation_id: str = "") -> str:
+    """Greet a caller with what Rapport knows: their name, and the case they likely call about."""
+    context = context_read(
+        actor=VOICE_GREETER,
+        customer=customer_id,
+        partitions=VOICE_GREETER.scopes,
+        purpose="greet an inbound caller by name and their open case",
+        correlation_id=correlation_id,
+    )
+    name = (
+        context.profile.display_name.split()[0]
+        if context.profile is not None and context.profile.display_name.strip()
+        else ""
+    )
+    case = context.open_cases[0] if context.open_cases else None
+    if name and case:
+        return f"Hi {name}, are you calling about {case.kind} {case.reference}?"
+    if case:
+        return f"Hello, are you calling about {case.kind} {case.reference}?"
+    if name:
+        return f"Hi {name}, thanks for calling. How can I help you today?"
+    return "Thanks for calling. How can I help you today?"

@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+    from django.contrib.auth.models import AnonymousUser, User
 
 
 class Partition(StrEnum):
@@ -45,7 +45,7 @@ class Actor(Protocol):
     def label(self) -> str: ...
 
     @property
-    def user(self) -> AbstractBaseUser | None: ...
+    def user(self) -> User | None: ...
 
     def may_read(self, partition: Partition) -> bool: ...
 
@@ -87,7 +87,15 @@ class AgentActor(_ScopedActor):
 class UserActor:
     """A person signed in to Rapport; each partition is a `memory.read_context_*` permission."""
 
-    user: User | AnonymousUser
+    user: User
+
+    @classmethod
+    def of(cls, user: User | AnonymousUser) -> UserActor:
+        """The actor for a request's user; an anonymous one may read nothing, so it is refused
+        here rather than turned into an actor with no permissions."""
+        if not user.is_authenticated:
+            raise PermissionError("an anonymous user is not an actor")
+        return cls(user=user)
 
     @property
     def label(self) -> str:

@@ -34,7 +34,7 @@ from memory.models import (
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
     from django.db.backends.base.base import BaseDatabaseWrapper
     from django.db.models import Model
 
@@ -92,7 +92,7 @@ def chained_entry_write(
     action: int,
     actor_label: str,
     purpose: str,
-    actor_user: AbstractBaseUser | None = None,
+    actor_user: User | None = None,
     partitions: list[str] | None = None,
     outcome: str = "",
     correlation_id: str = "",

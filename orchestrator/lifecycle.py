@@ -9,10 +9,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 
+from memory import selectors
 from memory.actors import AgentActor, Partition
 from memory.events import ConversationStatus, publish
 from memory.models import Conversation, Fact, Message
@@ -30,27 +29,7 @@ SUMMARY_TURNS = 200
 
 def conversations_due(*, now: dt.datetime | None = None) -> list[tuple[int, str]]:
     """(conversation id, new status) for each conversation due to go inactive or close."""
-    now = now or timezone.now()
-    closing = Q()
-    resting = Q()
-    for channel, minutes in settings.CONVERSATION_CLOSE_AFTER_MINUTES.items():
-        closing |= Q(channel=channel, last_message_at__lt=now - dt.timedelta(minutes=minutes))
-    for channel, minutes in settings.CONVERSATION_INACTIVE_AFTER_MINUTES.items():
-        resting |= Q(channel=channel, last_message_at__lt=now - dt.timedelta(minutes=minutes))
-    open_ones = Conversation.objects.exclude(status=Conversation.Status.CLOSED)
-    to_close = list(open_ones.filter(closing).values_list("pk", flat=True)) if closing else []
-    to_rest = (
-        list(
-            open_ones.filter(resting, status=Conversation.Status.ACTIVE)
-            .exclude(pk__in=to_close)
-            .values_list("pk", flat=True)
-        )
-        if resting
-        else []
-    )
-    return [(pk, Conversation.Status.CLOSED) for pk in to_close] + [
-        (pk, Conversation.Status.INACTIVE) for pk in to_rest
-    ]
+    return selectors.conversations_due(now=now or timezone.now())
 
 
 @dataclass(frozen=True)
@@ -84,7 +63,9 @@ class WrapUp:
 def conversation_wrap_up(*, conversation_id: int, status: str) -> WrapUp:
     """Summarise the conversation, reconcile its statements into facts, and mark it
     inactive or closed (safe to repeat: a closed conversation stays as it was)."""
-    conversation = Conversation.objects.get(pk=conversation_id)
+    conversation = selectors.conversation_find(conversation_id=conversation_id)
+    if conversation is None:
+        raise Conversation.DoesNotExist(f"conversation #{conversation_id}")
     if conversation.status == Conversation.Status.CLOSED:
         return WrapUp(
             conversation=conversation, status=conversation.status, summary=conversation.summary
@@ -115,11 +96,7 @@ def _facts_reconcile(*, conversation: Conversation, version: int | None) -> Reco
     """State again, in order, what the customer said in this conversation, and sort each key
     by what was current when the conversation started: new, updated, confirmed, or
     contradicted (a newer value, stated elsewhere since, stands)."""
-    inbound = list(
-        Message.objects.filter(
-            conversation=conversation, direction=Message.Direction.INBOUND
-        ).order_by("sent_at", "pk")
-    )
+    inbound = selectors.messages_inbound_in_order(conversation=conversation)
     last_said: dict[str, tuple[str, float, Message]] = {}
     for message in inbound:
         for key, value, confidence in stated_facts(
@@ -128,7 +105,9 @@ def _facts_reconcile(*, conversation: Conversation, version: int | None) -> Reco
             last_said[key] = (value, confidence, message)
     if not last_said:
         return Reconciled()
-    before = _values_at(conversation=conversation, keys=list(last_said))
+    before = selectors.facts_current_at(
+        customer_id=conversation.customer_id, keys=list(last_said), at=conversation.started_at
+    )
     sorted_keys: dict[str, list[str]] = {
         "new": [],
         "updated": [],
@@ -151,7 +130,11 @@ def _facts_reconcile(*, conversation: Conversation, version: int | None) -> Reco
         label = f"{key}={value}"
         if not stands:
             conflicts += 1
-            current = fact if fact.is_current else _current(conversation=conversation, key=key)
+            current = (
+                fact
+                if fact.is_current
+                else selectors.fact_find_current(customer_id=conversation.customer_id, key=key)
+            )
             now = f" (now {current.value})" if current is not None else ""
             sorted_keys["contradicted"].append(f"{label}{now}")
         elif key not in before:
@@ -167,21 +150,6 @@ def _facts_reconcile(*, conversation: Conversation, version: int | None) -> Reco
         contradicted=tuple(sorted_keys["contradicted"]),
         conflicts=conflicts,
     )
-
-
-def _current(*, conversation: Conversation, key: str) -> Fact | None:
-    return Fact.objects.filter(
-        customer_id=conversation.customer_id, case__isnull=True, key=key, valid_until__isnull=True
-    ).first()
-
-
-def _values_at(*, conversation: Conversation, keys: list[str]) -> dict[str, str]:
-    """The customer's own fact values current when the conversation started (one query)."""
-    start = conversation.started_at
-    rows = Fact.objects.filter(
-        customer_id=conversation.customer_id, case__isnull=True, key__in=keys, valid_from__lt=start
-    ).filter(Q(valid_until__isnull=True) | Q(valid_until__gte=start))
-    return {fact.key: fact.value for fact in rows}
 
 
 def _summary(*, conversation: Conversation, pack: Any, reconciled: Reconciled) -> str:

@@ -12,7 +12,7 @@ from memory.roles import AGENTS, SUPERVISORS
 from memory.selectors import conversation_ids_held, conversations_visible_to
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, User
     from django.db.models import QuerySet
 
     from memory.models import Conversation
@@ -23,7 +23,7 @@ class ConsoleRole(StrEnum):
     AGENT = "agent"
 
 
-def console_role(user: AbstractBaseUser | AnonymousUser) -> ConsoleRole | None:
+def console_role(user: User | AnonymousUser) -> ConsoleRole | None:
     """The user's role in the console, None for anyone who may not watch live traffic."""
     if not user.is_authenticated or not user.is_active:
         return None
@@ -37,18 +37,18 @@ def console_role(user: AbstractBaseUser | AnonymousUser) -> ConsoleRole | None:
     return None
 
 
-def conversations_visible(*, user: AbstractBaseUser, role: ConsoleRole) -> QuerySet[Conversation]:
+def conversations_visible(*, user: User, role: ConsoleRole) -> QuerySet[Conversation]:
     """The conversations a person may open: all for a supervisor; for an agent, those handed
     to them and those waiting in the queue for anyone."""
     return conversations_visible_to(user_id=user.pk, supervisor=role is ConsoleRole.SUPERVISOR)
 
 
 def conversation_visible(
-    *, user: AbstractBaseUser, role: ConsoleRole, conversation_id: int
+    *, user: User, role: ConsoleRole, conversation_id: int
 ) -> bool:
     return conversations_visible(user=user, role=role).filter(pk=conversation_id).exists()
 
 
-def conversation_ids_assigned(*, user: AbstractBaseUser) -> list[int]:
+def conversation_ids_assigned(*, user: User) -> list[int]:
     """The conversations whose open handoff is the agent's: their websocket follows these."""
     return conversation_ids_held(user_id=user.pk)

@@ -44,6 +44,7 @@ from memory.selectors.lookups import (
     message_find,
     message_find_by_provider_id,
     message_inbound_find,
+    message_with_conversation,
 )
 from memory.selectors.records import (
     RecordFilter,
@@ -58,15 +59,21 @@ from memory.selectors.search import (
 from memory.selectors.workflow import (
     conversation_answered_by_person_since,
     conversation_latest_elsewhere,
+    conversations_due,
+    facts_current_at,
     handoff_loads,
     handoff_open_for,
     handoffs_waiting_unassigned,
     message_answered_by,
     message_has_earlier_inbound,
     message_latest_inbound,
+    messages_inbound_in_order,
 )
 
 __all__ = [
+    "conversations_due",
+    "facts_current_at",
+    "messages_inbound_in_order",
     "ContextAccessRefused",
     "CustomerDossier",
     "RecordFilter",
@@ -111,6 +118,7 @@ __all__ = [
     "message_find_by_provider_id",
     "message_has_earlier_inbound",
     "message_inbound_find",
+    "message_with_conversation",
     "message_latest_inbound",
     "message_person_authors",
     "records_read",

@@ -98,6 +98,11 @@ def fact_find_current(*, customer_id: int, key: str, case_id: int | None = None)
     return current.filter(case_id=case_id).first()
 
 
+def message_with_conversation(*, message_id: int) -> Message | None:
+    """A message and its conversation in one query, or None (erased, or never stored)."""
+    return Message.objects.select_related("conversation").filter(pk=message_id).first()
+
+
 def message_find(*, message_id: int, channel: str) -> Message | None:
     """The message with this id on this channel, or None (a provider's callback may name a
     message that is not its channel's)."""

@@ -7,9 +7,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, OuterRef, Subquery
+from django.conf import settings
+from django.db.models import Count, OuterRef, Q, Subquery
 
-from memory.models import Conversation, Handoff, Message, SentimentReading
+from memory.models import Conversation, Fact, Handoff, Message, SentimentReading
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -103,3 +104,45 @@ def conversation_latest_elsewhere(
         .order_by("-last_message_at", "-pk")
         .first()
     )
+
+
+def conversations_due(*, now: dt.datetime) -> list[tuple[int, str]]:
+    """(conversation id, new status) for each conversation due to go inactive or close after
+    its channel's quiet period (CONVERSATION_INACTIVE_AFTER_MINUTES, ..._CLOSE_AFTER_...)."""
+    closing = Q()
+    resting = Q()
+    for channel, minutes in settings.CONVERSATION_CLOSE_AFTER_MINUTES.items():
+        closing |= Q(channel=channel, last_message_at__lt=now - dt.timedelta(minutes=minutes))
+    for channel, minutes in settings.CONVERSATION_INACTIVE_AFTER_MINUTES.items():
+        resting |= Q(channel=channel, last_message_at__lt=now - dt.timedelta(minutes=minutes))
+    open_ones = Conversation.objects.exclude(status=Conversation.Status.CLOSED)
+    to_close = list(open_ones.filter(closing).values_list("pk", flat=True)) if closing else []
+    to_rest = (
+        list(
+            open_ones.filter(resting, status=Conversation.Status.ACTIVE)
+            .exclude(pk__in=to_close)
+            .values_list("pk", flat=True)
+        )
+        if resting
+        else []
+    )
+    return [(pk, Conversation.Status.CLOSED) for pk in to_close] + [
+        (pk, Conversation.Status.INACTIVE) for pk in to_rest
+    ]
+
+
+def messages_inbound_in_order(*, conversation: Conversation) -> list[Message]:
+    """The customer's turns in one conversation, oldest first, for wrapping it up."""
+    return list(
+        Message.objects.filter(
+            conversation=conversation, direction=Message.Direction.INBOUND
+        ).order_by("sent_at", "pk")
+    )
+
+
+def facts_current_at(*, customer_id: int, keys: list[str], at: dt.datetime) -> dict[str, str]:
+    """The customer's own (not a case's) fact values that were current at `at`, by key."""
+    rows = Fact.objects.filter(
+        customer_id=customer_id, case__isnull=True, key__in=keys, valid_from__lt=at
+    ).filter(Q(valid_until__isnull=True) | Q(valid_until__gte=at))
+    return {fact.key: fact.value for fact in rows}

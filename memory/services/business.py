@@ -23,7 +23,7 @@ from memory.models import (
 from memory.services.customers import customer_create, customer_update_profile, identity_link
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 
 # Business state -------------------------------------------------------------------------------
@@ -133,7 +133,7 @@ def fact_assert(
     confidence: float = 1.0,
     source_message: Message | None = None,
     asserted_by_agent: str = "",
-    asserted_by_user: AbstractBaseUser | None = None,
+    asserted_by_user: User | None = None,
     valid_from: dt.datetime | None = None,
     expected_version: int | None = None,
 ) -> Fact:

@@ -15,7 +15,7 @@ from memory.models import (
 from memory.services.messages import conversation_lock
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 
 # Who answers: handoffs to people and back ---------------------------------------------------
@@ -48,7 +48,7 @@ def conversation_hand_off(
         )
 
 
-def conversation_take_over(*, conversation: Conversation, user: AbstractBaseUser) -> Handoff:
+def conversation_take_over(*, conversation: Conversation, user: User) -> Handoff:
     """A person takes the conversation; one is opened if automation had not handed it off."""
     with transaction.atomic():
         handoff = conversation_hand_off(
@@ -82,7 +82,7 @@ def conversation_release(*, conversation: Conversation, released_by: str) -> Con
     return locked
 
 
-def handoff_assign(*, handoff: Handoff, user: AbstractBaseUser | None) -> Handoff:
+def handoff_assign(*, handoff: Handoff, user: User | None) -> Handoff:
     """Give an open handoff to a person (or back to the queue with None); a released handoff
     is left as it is."""
     with transaction.atomic():

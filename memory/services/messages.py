@@ -22,7 +22,7 @@ from memory.services.customers import customer_resolve
 from memory.signals import outbound_message_queued
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 
 # Conversations and messages ------------------------------------------------------------------
@@ -145,7 +145,7 @@ def message_record_outbound(
     text: str,
     author: str,
     author_agent: str = "",
-    author_user: AbstractBaseUser | None = None,
+    author_user: User | None = None,
     provider_id: str | None = None,
     delivery_status: str = Message.DeliveryStatus.PENDING,
     sent_at: dt.datetime | None = None,
@@ -178,7 +178,7 @@ def message_send(
     text: str,
     author: str = Message.Author.AGENT,
     author_agent: str = "",
-    author_user: AbstractBaseUser | None = None,
+    author_user: User | None = None,
     in_reply_to: Message | None = None,
 ) -> Message:
     """Store a message to the customer and have it delivered after commit.
@@ -430,5 +430,8 @@ def message_delivery_advance(
     return locked
 
 
-def conversation_lock(conversation: Conversation) -> Conversation:
-    return Conversation.objects.select_for_update(no_key=True).get(pk=conversation.pk)
+def conversation_lock(conversation: Conversation | int) -> Conversation:
+    """The conversation, re-read and locked (no key) until the caller's transaction ends, so
+    two writers deciding who answers it take turns."""
+    pk = conversation if isinstance(conversation, int) else conversation.pk
+    return Conversation.objects.select_for_update(no_key=True).get(pk=pk)

@@ -17,7 +17,7 @@ from memory.models import (
 from memory.services.customers import MergeRefused, customer_merge
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 
 # Proposals and corrections ---------------------------------------------------------------------
@@ -132,7 +132,7 @@ def intent_correction_record(
     message: Message,
     corrected_intent: str,
     predicted_intent: str = "",
-    corrected_by: AbstractBaseUser | None = None,
+    corrected_by: User | None = None,
 ) -> IntentCorrection:
     """Keep a person's correction of a message's intent; the latest correction wins."""
     corrected_intent = corrected_intent.strip()

@@ -15,7 +15,7 @@ from memory.selectors import conversation_answered_by_person_since, handoff_open
 from orchestrator.models import ResponseClock
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
     from memory.models import Conversation
 
@@ -65,7 +65,7 @@ def response_clock_start(
 
 
 def response_clock_stop(
-    *, conversation: Conversation, state: str, user: AbstractBaseUser | None
+    *, conversation: Conversation, state: str, user: User | None
 ) -> None:
     """Stop the conversation's running clock: answered (by `user`) or released."""
     for clock in ResponseClock.objects.select_for_update().filter(

@@ -23,7 +23,7 @@ from orchestrator.people.clocks import response_clock_stop
 from orchestrator.people.queue import person_label, queue_assign_waiting
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
     from memory.models import Handoff
 
@@ -32,7 +32,7 @@ class PersonReplyRefused(ValueError):
     """A reply a person may not send from the console (a call is answered on the phone)."""
 
 
-def conversation_take_over(*, conversation: Conversation, user: AbstractBaseUser) -> Handoff:
+def conversation_take_over(*, conversation: Conversation, user: User) -> Handoff:
     """A person takes the conversation: automation stops answering until it is released."""
     with transaction.atomic():
         open_handoff = handoff_open_for(conversation=conversation)
@@ -54,7 +54,7 @@ def conversation_take_over(*, conversation: Conversation, user: AbstractBaseUser
 
 
 def conversation_reply_as_person(
-    *, conversation: Conversation, user: AbstractBaseUser, text: str
+    *, conversation: Conversation, user: User, text: str
 ) -> Message:
     """Send a person's reply on the customer's own channel. Replying takes the conversation
     over first, so automation never answers beside a person."""
@@ -107,7 +107,7 @@ def conversation_release(*, conversation: Conversation, released_by: str) -> Con
 
 
 def conversation_set_approval(
-    *, conversation: Conversation, required: bool, user: AbstractBaseUser
+    *, conversation: Conversation, required: bool, user: User
 ) -> Conversation:
     """Have automation's replies on this conversation approved by a person, or not."""
     with transaction.atomic():

@@ -8,13 +8,13 @@ from memory.services import intent_correction_record
 from orchestrator.models import PipelineRun
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
     from memory.models import IntentCorrection, Message
 
 
 def message_intent_correct(
-    *, message: Message, intent: str, user: AbstractBaseUser
+    *, message: Message, intent: str, user: User
 ) -> IntentCorrection:
     """Keep a person's correction of a predicted intent, as a training example."""
     predicted = (

@@ -15,7 +15,7 @@ from orchestrator.models import ReplyDraft, ResponseClock
 from orchestrator.people.clocks import response_clock_stop
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
     from memory.models import Conversation
 
@@ -42,7 +42,7 @@ def reply_draft_store(
 
 
 def reply_draft_approve(
-    *, draft: ReplyDraft, user: AbstractBaseUser, text: str | None = None
+    *, draft: ReplyDraft, user: User, text: str | None = None
 ) -> Message | None:
     """Send a drafted reply as it is, or as the person edited it; None if already decided."""
     with transaction.atomic():
@@ -79,7 +79,7 @@ def reply_draft_approve(
     return message
 
 
-def reply_draft_discard(*, draft: ReplyDraft, user: AbstractBaseUser) -> ReplyDraft:
+def reply_draft_discard(*, draft: ReplyDraft, user: User) -> ReplyDraft:
     """Throw a pending draft away; nothing is sent."""
     with transaction.atomic():
         locked = ReplyDraft.objects.select_for_update().get(pk=draft.pk)

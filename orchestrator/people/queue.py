@@ -15,17 +15,17 @@ from memory.services import handoffs as handoff_rows
 from orchestrator.models import AgentPresence, ResponseClock
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
     from memory.models import Conversation, Handoff
 
 
-def person_label(user: AbstractBaseUser) -> str:
+def person_label(user: User) -> str:
     return f"user:{user.get_username()}"
 
 
 def presence_set(
-    *, user: AbstractBaseUser, status: str, capacity: int | None = None
+    *, user: User, status: str, capacity: int | None = None
 ) -> AgentPresence:
     """Say whether an agent can take conversations; coming online pulls from the queue."""
     if status not in AgentPresence.Status.values:
@@ -79,7 +79,7 @@ def queue_assign_waiting() -> list[Handoff]:
 
 
 def handoff_reassign(
-    *, conversation: Conversation, to_user: AbstractBaseUser, by: AbstractBaseUser
+    *, conversation: Conversation, to_user: User, by: User
 ) -> Handoff:
     """A supervisor gives a conversation to someone else (one is opened if it had none, and
     its response clock starts)."""
@@ -97,7 +97,7 @@ def handoff_reassign(
         return handoff_give(handoff=handoff, user=to_user, previous=handoff.assigned_to_id)
 
 
-def handoff_give(*, handoff: Handoff, user: AbstractBaseUser, previous: int | None) -> Handoff:
+def handoff_give(*, handoff: Handoff, user: User, previous: int | None) -> Handoff:
     """Assign a handoff to a person: the conversation's running clock is theirs now."""
     handoff = handoff_rows.handoff_assign(handoff=handoff, user=user)
     ResponseClock.objects.filter(

@@ -21,6 +21,7 @@ from memory.events import (
 from memory.models import Channel, Conversation, Message
 from memory.services import message_send
 from memory.services.handoffs import conversation_hand_off
+from memory.services.messages import conversation_lock
 from memory.watch import actors_quarantined
 from orchestrator.agents.base import InboundTurn, WriteKind
 from orchestrator.agents.registry import (
@@ -184,9 +185,7 @@ def _deliver(
         )
         if run.is_final:
             return None
-        conversation = Conversation.objects.select_for_update(no_key=True).get(
-            pk=run.conversation_id
-        )
+        conversation = conversation_lock(run.conversation_id)
         route = decision.route
         if not conversation.automation_may_reply:
             route = Route.WITH_PERSON

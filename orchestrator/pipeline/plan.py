@@ -15,6 +15,7 @@ from memory.events import (
     publish,
 )
 from memory.models import Message
+from memory.selectors import message_with_conversation
 from memory.watch import actors_quarantined
 from orchestrator.agents.registry import (
     BUILTIN_ANALYSTS,
@@ -40,7 +41,7 @@ def message_plan(*, message_id: int) -> Plan | None:
     run left unfinished (a worker died) is taken up again as its next attempt.
     """
     started = time.perf_counter()
-    inbound = Message.objects.select_related("conversation").filter(pk=message_id).first()
+    inbound = message_with_conversation(message_id=message_id)
     if inbound is None or inbound.direction != Message.Direction.INBOUND:
         return None
     sla = settings.ORCHESTRATOR_SLA_SECONDS.get(inbound.channel, 60)

@@ -29,7 +29,7 @@ from memory.selectors import (
 from orchestrator.models import AgentRun, PipelineRun, ReplyDraft, ResponseClock
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
     from memory.context import ContextPack, EmotionView
     from memory.models import Conversation, Fact, MergeProposal, SentimentReading
@@ -137,7 +137,7 @@ class ConversationPage:
 
 
 def conversation_page_read(
-    *, user: AbstractBaseUser, role: ConsoleRole, conversation_id: int
+    *, user: User, role: ConsoleRole, conversation_id: int
 ) -> ConversationPage:
     """Everything the conversation page shows. The customer's context is one gate read with
     the partitions the person holds; what is read besides it (traces, fact history, readings)

@@ -10,7 +10,7 @@ from memory.roles import AGENTS, SUPERVISORS
 from orchestrator.models import AgentPresence
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
     from django.db.models import QuerySet
 
 
@@ -25,6 +25,6 @@ def people_assignable() -> QuerySet[Any]:
     )
 
 
-def presence_of(*, user: AbstractBaseUser) -> AgentPresence | None:
+def presence_of(*, user: User) -> AgentPresence | None:
     """The person's own presence and capacity, None until they first set it."""
     return AgentPresence.objects.filter(user=user).first()

@@ -31,7 +31,7 @@ from memory.selectors import context_read, conversations_open_for_queue
 from orchestrator.models import PipelineRun, ReplyDraft, ResponseClock
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
     from memory.context import ContextPack
 
@@ -87,7 +87,7 @@ class QueueRow:
         return raw
 
 
-def _queue_conversations(*, user: AbstractBaseUser, role: ConsoleRole) -> QuerySet[Conversation]:
+def _queue_conversations(*, user: User, role: ConsoleRole) -> QuerySet[Conversation]:
     """Open conversations the person may see, with what the queue sorts and shows on them
     besides customer context: handoff, clock, draft, the latest intent, how angry."""
     running = ResponseClock.objects.filter(state=ResponseClock.State.RUNNING)
@@ -143,7 +143,7 @@ def _queue_conversations(*, user: AbstractBaseUser, role: ConsoleRole) -> QueryS
     )
 
 
-def queue_read(*, user: AbstractBaseUser, role: ConsoleRole) -> list[QueueRow]:
+def queue_read(*, user: User, role: ConsoleRole) -> list[QueueRow]:
     """The live queue, what needs a person first. Each row's customer context is one gate
     read, so the cost per row is fixed whatever the customer's history."""
     conversations = _queue_conversations(user=user, role=role)[: settings.CONSOLE_QUEUE_LIMIT]
@@ -155,7 +155,7 @@ def queue_read(*, user: AbstractBaseUser, role: ConsoleRole) -> list[QueueRow]:
 
 
 def queue_row_read(
-    *, user: AbstractBaseUser, role: ConsoleRole, conversation_id: int
+    *, user: User, role: ConsoleRole, conversation_id: int
 ) -> QueueRow | None:
     """One conversation's queue row, None when the person may not see it (or it closed)."""
     conversation = _queue_conversations(user=user, role=role).filter(pk=conversation_id).first()
@@ -218,6 +218,6 @@ MODE_LABELS = {
 }
 
 
-def _person_name(user: AbstractBaseUser) -> str:
+def _person_name(user: User) -> str:
     full = user.get_full_name() if hasattr(user, "get_full_name") else ""
     return full or user.get_username()

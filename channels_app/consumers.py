@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -25,13 +25,16 @@ from channels_app.console.access import (
 from channels_app.console.selectors import queue_row_read
 from memory.events import AGENTS, SUPERVISORS, agent_group, conversation_group
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 REFUSED_NOT_SIGNED_IN = 4401
 REFUSED_NO_ROLE = 4403
 # Payload fields that carry customer words; they reach a person only through the gate.
 CONTEXT_FIELDS = frozenset({"text", "summary"})
 
 
-def _queue_row(user: Any, role: ConsoleRole, conversation_id: int) -> dict[str, Any] | None:
+def _queue_row(user: User, role: ConsoleRole, conversation_id: int) -> dict[str, Any] | None:
     row = queue_row_read(user=user, role=role, conversation_id=conversation_id)
     if row is None:
         return None
@@ -41,8 +44,12 @@ def _queue_row(user: Any, role: ConsoleRole, conversation_id: int) -> dict[str, 
     }
 
 
-class ConsoleConsumer(AsyncJsonWebsocketConsumer):
+class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # channels ships no types
     """One browser tab of the console."""
+
+    # Set in connect() once the person is signed in and has a console role.
+    user: User
+    role: ConsoleRole
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -82,7 +89,7 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
             return
         action = content.get("action")
         try:
-            conversation_id = int(content.get("conversation_id"))
+            conversation_id = int(content.get("conversation_id", ""))
         except (TypeError, ValueError):
             await self.send_json({"event": "error", "payload": {"detail": "conversation_id"}})
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from celery import Task, shared_task
 from django.conf import settings
@@ -15,7 +16,7 @@ BACKOFF_CAP_SECONDS = 600
 
 def retry_delay(retries: int) -> float:
     """Exponential backoff with jitter: about 5 s, 10 s, 20 s ... capped at ten minutes."""
-    delay = min(BACKOFF_BASE_SECONDS * 2**retries, BACKOFF_CAP_SECONDS)
+    delay: int = min(BACKOFF_BASE_SECONDS * 2**retries, BACKOFF_CAP_SECONDS)
     return delay + random.uniform(0, delay / 4)  # noqa: S311 - jitter, not secrecy
 
 
@@ -27,7 +28,7 @@ def retry_delay(retries: int) -> float:
     soft_time_limit=45,
     max_retries=None,
 )
-def outbound_deliver(self: Task, message_id: int) -> str:
+def outbound_deliver(self: Task[Any, Any], message_id: int) -> str:
     """Deliver one stored outbound message; after OUTBOUND_MAX_RETRIES it is marked failed."""
     try:
         message = message_deliver(message_id=message_id)

@@ -11,5 +11,3 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("rapport")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-# The console is a package of the channels app, not an app of its own.
-app.autodiscover_tasks(["channels_app.console"])

@@ -10,6 +10,11 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
+
+# Lets Django's generic classes be subscripted at run time (`admin.ModelAdmin[Customer]`),
+# as django-stubs declares them; see the django-stubs README.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

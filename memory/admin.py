@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import csv
 import json
-from typing import Any
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, TypedDict, TypeVar
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import InlineModelAdmin
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
+from django_stubs_ext import WithAnnotations
 
 from memory import gdpr, services
 from memory.actors import Partition, UserActor
@@ -37,14 +41,20 @@ from memory.models import (
 )
 from memory.selectors import ContextAccessRefused, context_read
 
+_Row = TypeVar("_Row", bound=Model)
+# The graph rows that belong to one customer: opening one reads that customer's context.
+_CustomerRow = TypeVar(
+    "_CustomerRow", bound=Identity | Conversation | Message | Case | Fact | SentimentReading
+)
+
 
 def user_partitions(request: HttpRequest) -> frozenset[Partition]:
     """The context partitions the signed-in person may read."""
-    actor = UserActor(request.user)
+    actor = UserActor.of(request.user)
     return frozenset(p for p in Partition if actor.may_read(p))
 
 
-class ReadOnlyGraphAdmin(admin.ModelAdmin):
+class ReadOnlyGraphAdmin(admin.ModelAdmin[_Row]):
     """Graph rows change through services only, so the admin shows them and never edits them."""
 
     # Which partition a page of this model reads, and how to find the row's customer.
@@ -53,14 +63,15 @@ class ReadOnlyGraphAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: _Row | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: _Row | None = None) -> bool:
         return False
 
-    def customer_of(self, obj: Any) -> Customer:
-        return obj.customer
+    def customer_of(self, obj: _Row) -> Customer:
+        """Whose context the row's page reads; only admins with `context_partitions` ask."""
+        raise NotImplementedError(f"{type(self).__name__} does not say whose context it shows")
 
     def change_view(
         self,
@@ -79,12 +90,12 @@ class ReadOnlyGraphAdmin(admin.ModelAdmin):
         return self.context_partitions
 
     def record_context_access(
-        self, request: HttpRequest, obj: Any, partitions: tuple[Partition, ...]
+        self, request: HttpRequest, obj: _Row, partitions: tuple[Partition, ...]
     ) -> None:
         """Read the row's customer context through the gate: the audited access of this page."""
         try:
             context_read(
-                actor=UserActor(request.user),
+                actor=UserActor.of(request.user),
                 customer=self.customer_of(obj),
                 partitions=partitions,
                 purpose=f"admin: {self.opts.verbose_name} #{obj.pk}",
@@ -94,31 +105,43 @@ class ReadOnlyGraphAdmin(admin.ModelAdmin):
             raise PermissionDenied(str(refusal)) from refusal
 
 
-class IdentityInline(admin.TabularInline):
-    model = Identity
-    fields = ("kind", "value", "verified", "source", "created_at")
-    readonly_fields = fields
+class CustomerRowAdmin(ReadOnlyGraphAdmin[_CustomerRow]):
+    """A graph row that belongs to one customer, whose context its page reads."""
+
+    def customer_of(self, obj: _CustomerRow) -> Customer:
+        return obj.customer
+
+
+class CustomerRowInline(admin.TabularInline[_CustomerRow, Customer]):
+    """A customer's rows of one kind on their page: shown, never added or deleted there."""
+
     extra = 0
     can_delete = False
     show_change_link = True
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Customer | None = None) -> bool:
         return False
 
 
-class ConversationInline(IdentityInline):
+class IdentityInline(CustomerRowInline[Identity]):
+    model = Identity
+    fields = ("kind", "value", "verified", "source", "created_at")
+    readonly_fields = fields
+
+
+class ConversationInline(CustomerRowInline[Conversation]):
     model = Conversation
     fields = ("channel", "status", "subject", "started_at", "last_message_at", "previous")
     readonly_fields = fields
 
 
-class CaseInline(IdentityInline):
+class CaseInline(CustomerRowInline[Case]):
     model = Case
     fields = ("kind", "reference", "status", "title", "opened_at", "closed_at")
     readonly_fields = fields
 
 
-class FactInline(IdentityInline):
+class FactInline(CustomerRowInline[Fact]):
     """Current values and their history: a replaced value shows when it stopped being true."""
 
     model = Fact
@@ -129,7 +152,7 @@ class FactInline(IdentityInline):
     verbose_name_plural = "facts (current have no 'valid until'; the rest are history)"
 
 
-class SentimentInline(IdentityInline):
+class SentimentInline(CustomerRowInline[SentimentReading]):
     model = SentimentReading
     fields = ("read_at", "label", "score", "confidence", "model_name", "message")
     readonly_fields = fields
@@ -138,7 +161,7 @@ class SentimentInline(IdentityInline):
 
 
 # Which partition each customer-page inline shows.
-CUSTOMER_INLINES: tuple[tuple[type[admin.TabularInline], Partition], ...] = (
+CUSTOMER_INLINES: tuple[tuple[type[CustomerRowInline[Any]], Partition], ...] = (
     (IdentityInline, Partition.PII),
     (ConversationInline, Partition.MESSAGES),
     (CaseInline, Partition.BUSINESS),
@@ -147,8 +170,15 @@ CUSTOMER_INLINES: tuple[tuple[type[admin.TabularInline], Partition], ...] = (
 )
 
 
+class CustomerTotals(TypedDict):
+    """What the customer list annotates each customer with."""
+
+    identity_total: int
+    last_message: datetime | None
+
+
 @admin.register(Customer)
-class CustomerAdmin(ReadOnlyGraphAdmin):
+class CustomerAdmin(ReadOnlyGraphAdmin[Customer]):
     list_display = ("id", "display_name", "identity_count", "last_contact", "merged_into")
     list_filter = (("merged_into", admin.EmptyFieldListFilter), "created_at")
     search_fields = ("display_name", "external_id", "identities__value", "cases__reference")
@@ -179,7 +209,7 @@ class CustomerAdmin(ReadOnlyGraphAdmin):
     def export_selected(self, request: HttpRequest, queryset: QuerySet[Customer]) -> HttpResponse:
         try:
             dossiers = [
-                gdpr.customer_export(actor=UserActor(request.user), customer=customer)
+                gdpr.customer_export(actor=UserActor.of(request.user), customer=customer)
                 for customer in queryset
             ]
         except ContextAccessRefused as refusal:
@@ -198,7 +228,7 @@ class CustomerAdmin(ReadOnlyGraphAdmin):
         for customer in queryset:
             gdpr.customer_erase(
                 customer=customer,
-                erased_by=UserActor(request.user).label,
+                erased_by=UserActor.of(request.user).label,
                 reason="erasure requested in the admin",
             )
         self.message_user(request, f"Erased {queryset.count()} customer(s).", messages.WARNING)
@@ -224,12 +254,12 @@ class CustomerAdmin(ReadOnlyGraphAdmin):
         )
 
     @admin.display(description="identities", ordering="identity_total")
-    def identity_count(self, obj: Customer) -> int:
-        return obj.identity_total  # type: ignore[attr-defined]
+    def identity_count(self, obj: WithAnnotations[Customer, CustomerTotals]) -> int:
+        return obj.identity_total
 
     @admin.display(description="last contact", ordering="last_message")
-    def last_contact(self, obj: Customer) -> Any:
-        return obj.last_message  # type: ignore[attr-defined]
+    def last_contact(self, obj: WithAnnotations[Customer, CustomerTotals]) -> datetime | None:
+        return obj.last_message
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Customer], search_term: str
@@ -247,7 +277,9 @@ class CustomerAdmin(ReadOnlyGraphAdmin):
             may_have_duplicates = True
         return results, may_have_duplicates
 
-    def get_inlines(self, request: HttpRequest, obj: Customer | None) -> list[Any]:
+    def get_inlines(
+        self, request: HttpRequest, obj: Customer | None
+    ) -> list[type[InlineModelAdmin[Any, Customer]]]:
         granted = user_partitions(request)
         return [inline for inline, partition in CUSTOMER_INLINES if partition in granted]
 
@@ -272,7 +304,7 @@ class CustomerAdmin(ReadOnlyGraphAdmin):
             services.customer_merge(
                 source=source,
                 target=target,
-                merged_by=UserActor(request.user).label,
+                merged_by=UserActor.of(request.user).label,
                 reason="merged in the admin",
             )
         self.message_user(request, f"Merged {len(customers) - 1} record(s) into {target}.")
@@ -283,7 +315,7 @@ class CustomerAdmin(ReadOnlyGraphAdmin):
 
 
 @admin.register(Identity)
-class IdentityAdmin(ReadOnlyGraphAdmin):
+class IdentityAdmin(CustomerRowAdmin[Identity]):
     list_display = ("id", "kind", "customer", "verified", "source", "created_at")
     list_filter = ("kind", "verified")
     search_fields = ("value",)
@@ -292,7 +324,7 @@ class IdentityAdmin(ReadOnlyGraphAdmin):
 
 
 @admin.register(Conversation)
-class ConversationAdmin(ReadOnlyGraphAdmin):
+class ConversationAdmin(CustomerRowAdmin[Conversation]):
     list_display = ("id", "customer", "channel", "status", "started_at", "last_message_at")
     list_filter = ("channel", "status")
     search_fields = ("customer__display_name", "subject")
@@ -302,7 +334,7 @@ class ConversationAdmin(ReadOnlyGraphAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(ReadOnlyGraphAdmin):
+class MessageAdmin(CustomerRowAdmin[Message]):
     """Lists show who and when; the words are on the message page, which is an audited read."""
 
     list_display = (
@@ -322,7 +354,7 @@ class MessageAdmin(ReadOnlyGraphAdmin):
 
 
 @admin.register(Case)
-class CaseAdmin(ReadOnlyGraphAdmin):
+class CaseAdmin(CustomerRowAdmin[Case]):
     list_display = ("id", "kind", "reference", "status", "customer", "opened_at", "updated_at")
     list_filter = ("kind", "status")
     search_fields = ("reference", "title")
@@ -331,7 +363,7 @@ class CaseAdmin(ReadOnlyGraphAdmin):
 
 
 @admin.register(Fact)
-class FactAdmin(ReadOnlyGraphAdmin):
+class FactAdmin(CustomerRowAdmin[Fact]):
     list_display = ("id", "key", "customer", "case", "asserted_by", "valid_from", "valid_until")
     list_filter = ("asserted_by", ("valid_until", admin.EmptyFieldListFilter), "key")
     search_fields = ("key", "case__reference")
@@ -340,7 +372,7 @@ class FactAdmin(ReadOnlyGraphAdmin):
 
 
 @admin.register(SentimentReading)
-class SentimentReadingAdmin(ReadOnlyGraphAdmin):
+class SentimentReadingAdmin(CustomerRowAdmin[SentimentReading]):
     list_display = ("id", "customer", "label", "score", "model_name", "read_at")
     list_filter = ("label", "model_name")
     list_select_related = ("customer",)
@@ -348,14 +380,14 @@ class SentimentReadingAdmin(ReadOnlyGraphAdmin):
 
 
 @admin.register(CustomerMerge)
-class CustomerMergeAdmin(ReadOnlyGraphAdmin):
+class CustomerMergeAdmin(ReadOnlyGraphAdmin[CustomerMerge]):
     list_display = ("id", "source_customer_id", "target", "merged_by", "merged_at")
     search_fields = ("merged_by", "source_display_name")
     list_select_related = ("target",)
 
 
 @admin.register(MergeProposal)
-class MergeProposalAdmin(ReadOnlyGraphAdmin):
+class MergeProposalAdmin(ReadOnlyGraphAdmin[MergeProposal]):
     list_display = ("id", "customer", "other_customer", "status", "proposed_by", "created_at")
     list_filter = ("status",)
     list_select_related = ("customer", "other_customer")
@@ -368,19 +400,19 @@ class MergeProposalAdmin(ReadOnlyGraphAdmin):
     def accept(self, request: HttpRequest, queryset: QuerySet[MergeProposal]) -> None:
         for proposal in queryset.filter(status=MergeProposal.Status.PENDING):
             services.merge_proposal_decide(
-                proposal=proposal, accept=True, decided_by=UserActor(request.user).label
+                proposal=proposal, accept=True, decided_by=UserActor.of(request.user).label
             )
 
     @admin.action(description="Reject: they are different people")
     def reject(self, request: HttpRequest, queryset: QuerySet[MergeProposal]) -> None:
         for proposal in queryset.filter(status=MergeProposal.Status.PENDING):
             services.merge_proposal_decide(
-                proposal=proposal, accept=False, decided_by=UserActor(request.user).label
+                proposal=proposal, accept=False, decided_by=UserActor.of(request.user).label
             )
 
 
 @admin.register(IntentCorrection)
-class IntentCorrectionAdmin(ReadOnlyGraphAdmin):
+class IntentCorrectionAdmin(ReadOnlyGraphAdmin[IntentCorrection]):
     list_display = ("id", "message", "predicted_intent", "corrected_intent", "corrected_by")
     list_filter = ("corrected_intent",)
     list_select_related = ("message", "corrected_by")
@@ -406,7 +438,7 @@ ACCESS_LOG_COLUMNS = (
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
     """Who read which customer's context, when, why and with what outcome; read-only."""
 
     list_display = (
@@ -436,7 +468,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
         # Links from a customer's page and filters by actor or purpose arrive as query strings.
         if lookup in ("object_id", "actor_label", "purpose__icontains", "cid"):
             return True
@@ -444,8 +476,9 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     @admin.display(description="object", ordering="object_id")
     def customer_link(self, obj: AuditEntry) -> str:
+        # AbstractLogEntry is untyped; object_pk is its CharField, so str() changes nothing.
         if obj.content_type_id is None:
-            return obj.object_pk
+            return str(obj.object_pk)
         model = obj.content_type.model
         return f"{model} #{obj.object_pk}"
 
@@ -480,7 +513,7 @@ def access_log_csv(queryset: QuerySet[AuditEntry]) -> StreamingHttpResponse:
     """Stream entries as CSV, so a long log does not sit in memory."""
     writer = csv.writer(_Echo())
 
-    def rows() -> Any:
+    def rows() -> Iterator[str]:
         yield writer.writerow(ACCESS_LOG_COLUMNS)
         for entry in queryset.order_by("timestamp", "pk").iterator(chunk_size=2000):
             yield writer.writerow(

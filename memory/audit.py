@@ -5,10 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from auditlog.cid import get_cid
+from auditlog.context import set_actor
 from auditlog.registry import auditlog
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -39,6 +43,49 @@ if TYPE_CHECKING:
     from django.db.models import Model
 
     from memory.actors import Actor, Partition
+
+
+_attribution: ContextVar[str] = ContextVar("rapport_audit_attribution", default="")
+
+
+@contextmanager
+def acting_as(*, label: str, user: User | None = None) -> Iterator[None]:
+    """Attribute the change entries auditlog writes in this block to `label` (and `user`):
+    what auditlog's request middleware does for a signed-in person, for work done outside a
+    request (Celery tasks) or by a non-person (API clients). An entry that names its actor
+    already (the gate's ACCESS entries) keeps it; nested blocks hand back when they end."""
+    token = _attribution.set(label[:150])
+    try:
+        if user is None:
+            yield
+        else:
+            with set_actor(user):
+                yield
+    finally:
+        _attribution.reset(token)
+
+
+def attribution_fill(*, instance: AuditEntry, **_: object) -> None:
+    """`pre_save` of audit entries: an unattributed change entry takes the block's label."""
+    if not instance.actor_label:
+        instance.actor_label = _attribution.get()
+
+
+_task_attributions: dict[str, ExitStack] = {}
+
+
+def task_attribution_begin(*, task_id: str, task: Any, **_: object) -> None:
+    """Celery `task_prerun`: changes a task makes are the task's (`task:<name>`)."""
+    stack = ExitStack()
+    stack.enter_context(acting_as(label=f"task:{task.name}"))
+    _task_attributions[task_id] = stack
+
+
+def task_attribution_end(*, task_id: str, **_: object) -> None:
+    """Celery `task_postrun`: end the task's attribution."""
+    stack = _task_attributions.pop(task_id, None)
+    if stack is not None:
+        stack.close()
 
 
 def register_graph_models() -> None:

@@ -4,11 +4,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from memory.actors import UserActor
@@ -24,9 +24,11 @@ from orchestrator.models import (
 from orchestrator.replies import DEFAULT_TEMPLATES, template_placeholders_validate
 from orchestrator.rules import actions_validate
 
+_Row = TypeVar("_Row", bound=Model)
+
 
 @admin.register(AgentConfig)
-class AgentConfigAdmin(admin.ModelAdmin):
+class AgentConfigAdmin(admin.ModelAdmin[AgentConfig]):
     list_display = (
         "name",
         "kind",
@@ -52,7 +54,7 @@ class AgentConfigAdmin(admin.ModelAdmin):
 
     @admin.action(description="Quarantine the selected agents (audited)")
     def quarantine_selected(self, request: HttpRequest, queryset: QuerySet[AgentConfig]) -> None:
-        by = UserActor(request.user).label
+        by = UserActor.of(request.user).label
         for config in queryset:
             actor_quarantine(actor=config.actor_label, reason=f"by {by}", quarantined_by=by)
         self.message_user(request, f"{queryset.count()} agent(s) quarantined.", messages.WARNING)
@@ -60,10 +62,12 @@ class AgentConfigAdmin(admin.ModelAdmin):
     @admin.action(description="Lift quarantine (a supervisor's decision, audited)")
     def lift_quarantine(self, request: HttpRequest, queryset: QuerySet[AgentConfig]) -> None:
         for config in queryset:
-            actor_quarantine_lift(actor=config.actor_label, lifted_by=UserActor(request.user).label)
+            actor_quarantine_lift(
+                actor=config.actor_label, lifted_by=UserActor.of(request.user).label
+            )
 
 
-class BusinessRuleForm(forms.ModelForm):
+class BusinessRuleForm(forms.ModelForm[BusinessRule]):
     class Meta:
         model = BusinessRule
         fields = (
@@ -87,7 +91,7 @@ class BusinessRuleForm(forms.ModelForm):
 
 
 @admin.register(BusinessRule)
-class BusinessRuleAdmin(admin.ModelAdmin):
+class BusinessRuleAdmin(admin.ModelAdmin[BusinessRule]):
     form = BusinessRuleForm
     list_display = ("name", "enabled", "priority", "stop_processing", "conditions", "actions")
     list_editable = ("enabled", "priority")
@@ -96,46 +100,46 @@ class BusinessRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(IntentRoute)
-class IntentRouteAdmin(admin.ModelAdmin):
+class IntentRouteAdmin(admin.ModelAdmin[IntentRoute]):
     list_display = ("intent", "target", "template", "agent", "enabled")
     list_filter = ("target", "enabled")
     search_fields = ("intent",)
 
 
-class ReplyTemplateForm(forms.ModelForm):
+class ReplyTemplateForm(forms.ModelForm[ReplyTemplate]):
     class Meta:
         model = ReplyTemplate
         fields = ("name", "intent", "channel", "body", "enabled")
 
     def clean_body(self) -> str:
-        body = self.cleaned_data["body"]
+        body: str = self.cleaned_data["body"]
         if problems := template_placeholders_validate(body):
             raise forms.ValidationError(problems)
         return body
 
 
 @admin.register(ReplyTemplate)
-class ReplyTemplateAdmin(admin.ModelAdmin):
+class ReplyTemplateAdmin(admin.ModelAdmin[ReplyTemplate]):
     form = ReplyTemplateForm
     list_display = ("name", "intent", "channel", "enabled", "body")
     list_filter = ("channel", "enabled")
     search_fields = ("name", "intent", "body")
 
 
-class ReadOnlyTraceAdmin(admin.ModelAdmin):
+class ReadOnlyTraceAdmin(admin.ModelAdmin[_Row]):
     """The trace is what happened: nobody edits it."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: _Row | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: _Row | None = None) -> bool:
         return False
 
 
-class AgentRunInline(admin.TabularInline):
+class AgentRunInline(admin.TabularInline[AgentRun, PipelineRun]):
     model = AgentRun
     extra = 0
     can_delete = False
@@ -151,12 +155,12 @@ class AgentRunInline(admin.TabularInline):
     )
     readonly_fields = fields
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: PipelineRun | None = None) -> bool:
         return False
 
 
 @admin.register(PipelineRun)
-class PipelineRunAdmin(ReadOnlyTraceAdmin):
+class PipelineRunAdmin(ReadOnlyTraceAdmin[PipelineRun]):
     list_display = (
         "inbound_message",
         "conversation",
@@ -195,7 +199,7 @@ class PipelineRunAdmin(ReadOnlyTraceAdmin):
 
 
 @admin.register(AgentRun)
-class AgentRunAdmin(ReadOnlyTraceAdmin):
+class AgentRunAdmin(ReadOnlyTraceAdmin[AgentRun]):
     list_display = ("agent_name", "pipeline_run", "status", "latency_ms", "started_at")
     list_filter = ("status", "agent_name")
     list_select_related = ("pipeline_run",)

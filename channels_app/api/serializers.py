@@ -10,13 +10,13 @@ from memory.actors import Partition
 from memory.models import Channel, Customer, Identity, SentimentReading
 
 
-class IdentitySerializer(serializers.Serializer):
+class IdentitySerializer(serializers.Serializer[dict[str, Any]]):
     kind = serializers.ChoiceField(choices=Identity.Kind.choices)
     value = serializers.CharField(max_length=254)
     verified = serializers.BooleanField(read_only=True)
 
 
-class CustomerIndexSerializer(serializers.ModelSerializer):
+class CustomerIndexSerializer(serializers.ModelSerializer[Customer]):
     """A customer in the index: ids only; the profile is read through the gate."""
 
     class Meta:
@@ -24,13 +24,13 @@ class CustomerIndexSerializer(serializers.ModelSerializer):
         fields = ["id", "external_id", "created_at", "updated_at"]
 
 
-class CustomerIndexFilterSerializer(serializers.Serializer):
+class CustomerIndexFilterSerializer(serializers.Serializer[dict[str, Any]]):
     external_id = serializers.CharField(required=False)
     phone = serializers.CharField(required=False)
     email = serializers.CharField(required=False)
 
 
-class CustomerSerializer(serializers.Serializer):
+class CustomerSerializer(serializers.Serializer[dict[str, Any]]):
     """A customer's profile and identities as the gate handed them to the caller."""
 
     id = serializers.IntegerField()
@@ -40,7 +40,7 @@ class CustomerSerializer(serializers.Serializer):
     versions = serializers.DictField(child=serializers.IntegerField())
 
 
-class CrmProfileSerializer(serializers.Serializer):
+class CrmProfileSerializer(serializers.Serializer[dict[str, Any]]):
     external_id = serializers.CharField(max_length=100, required=False, allow_null=True)
     display_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     identities = IdentitySerializer(many=True, required=False)
@@ -51,25 +51,29 @@ class CrmProfileSerializer(serializers.Serializer):
         return attrs
 
 
-class CrmBatchSerializer(serializers.Serializer):
-    profiles = CrmProfileSerializer(many=True, allow_empty=False, max_length=500)
+class CrmBatchSerializer(serializers.Serializer[dict[str, Any]]):
+    # Exactly what `CrmProfileSerializer(many=True, ...)` builds, spelled out because the stubs
+    # accept `max_length` (DRF 3.15) only on ListSerializer, not on a `many=True` serializer.
+    profiles: serializers.ListSerializer[list[dict[str, Any]]] = serializers.ListSerializer(
+        child=CrmProfileSerializer(), allow_empty=False, max_length=500
+    )
 
 
-class CrmUpsertResultSerializer(serializers.Serializer):
+class CrmUpsertResultSerializer(serializers.Serializer[dict[str, Any]]):
     external_id = serializers.CharField(allow_null=True)
     customer_id = serializers.IntegerField(allow_null=True)
     created = serializers.BooleanField()
     error = serializers.CharField(allow_blank=True)
 
 
-class CrmBatchResultSerializer(serializers.Serializer):
+class CrmBatchResultSerializer(serializers.Serializer[dict[str, Any]]):
     created = serializers.IntegerField()
     updated = serializers.IntegerField()
     failed = serializers.IntegerField()
     results = CrmUpsertResultSerializer(many=True)
 
 
-class ContextQuerySerializer(serializers.Serializer):
+class ContextQuerySerializer(serializers.Serializer[dict[str, Any]]):
     partitions = serializers.CharField(
         required=False, help_text="Comma-separated; default: every partition the caller holds."
     )
@@ -83,12 +87,12 @@ class ContextQuerySerializer(serializers.Serializer):
             raise serializers.ValidationError(str(error)) from None
 
 
-class ContextPackSerializer(serializers.Serializer):
+class ContextPackSerializer(serializers.Serializer[dict[str, Any]]):
     text = serializers.CharField()
     pack = serializers.JSONField()
 
 
-class RecordFilterSerializer(serializers.Serializer):
+class RecordFilterSerializer(serializers.Serializer[dict[str, Any]]):
     conversation = serializers.IntegerField(required=False)
     channel = serializers.ChoiceField(choices=Channel.choices, required=False)
     since = serializers.DateTimeField(required=False)
@@ -99,7 +103,7 @@ class RecordFilterSerializer(serializers.Serializer):
     current = serializers.BooleanField(required=False, default=False)
 
 
-class RecordListSerializer(serializers.Serializer):
+class RecordListSerializer(serializers.Serializer[dict[str, Any]]):
     count = serializers.IntegerField()
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
@@ -107,7 +111,7 @@ class RecordListSerializer(serializers.Serializer):
     results = serializers.ListField(child=serializers.JSONField())
 
 
-class FactWriteSerializer(serializers.Serializer):
+class FactWriteSerializer(serializers.Serializer[dict[str, Any]]):
     key = serializers.CharField(max_length=100)
     value = serializers.CharField()
     case = serializers.IntegerField(required=False, help_text="The case id, for a case's fact.")
@@ -118,7 +122,7 @@ class FactWriteSerializer(serializers.Serializer):
     )
 
 
-class FactSerializer(serializers.Serializer):
+class FactSerializer(serializers.Serializer[dict[str, Any]]):
     id = serializers.IntegerField()
     key = serializers.CharField()
     value = serializers.CharField()
@@ -127,7 +131,7 @@ class FactSerializer(serializers.Serializer):
     written_version = serializers.IntegerField()
 
 
-class SearchQuerySerializer(serializers.Serializer):
+class SearchQuerySerializer(serializers.Serializer[dict[str, Any]]):
     q = serializers.CharField(max_length=200)
     channel = serializers.ChoiceField(choices=Channel.choices, required=False)
     since = serializers.DateTimeField(required=False)
@@ -136,7 +140,7 @@ class SearchQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(required=False, min_value=1, max_value=25, default=10)
 
 
-class SearchHitSerializer(serializers.Serializer):
+class SearchHitSerializer(serializers.Serializer[dict[str, Any]]):
     kind = serializers.CharField()
     customer_id = serializers.IntegerField()
     object_id = serializers.IntegerField()
@@ -144,5 +148,5 @@ class SearchHitSerializer(serializers.Serializer):
     at = serializers.DateTimeField(allow_null=True)
 
 
-class SearchResultSerializer(serializers.Serializer):
+class SearchResultSerializer(serializers.Serializer[dict[str, Any]]):
     results = SearchHitSerializer(many=True)

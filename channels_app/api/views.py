@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -14,10 +15,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from channels_app.api import serializers as s
+from channels_app.api.attribution import AttributedWrites
 from channels_app.api.authentication import request_actor
 from memory.actors import Actor, Partition
 from memory.identities import normalize_identity
-from memory.models import Fact
+from memory.models import Customer, Fact
 from memory.selectors import (
     RecordFilter,
     RecordKind,
@@ -69,7 +71,7 @@ class RecordPagination(LimitOffsetPagination):
         )
 
 
-class CustomerIndexView(generics.ListAPIView):
+class CustomerIndexView(generics.ListAPIView[Customer]):
     """Customers by id, external id, phone or e-mail: ids only, no context. Needs `profile`."""
 
     serializer_class = s.CustomerIndexSerializer
@@ -80,7 +82,7 @@ class CustomerIndexView(generics.ListAPIView):
         _require(request_actor(request), Partition.PROFILE)
         return super().get(request, *args, **kwargs)
 
-    def get_queryset(self) -> Any:
+    def get_queryset(self) -> QuerySet[Customer]:
         narrowed = s.CustomerIndexFilterSerializer(data=self.request.query_params)
         narrowed.is_valid(raise_exception=True)
         identities: list[tuple[str, str]] = []
@@ -95,7 +97,7 @@ class CustomerIndexView(generics.ListAPIView):
         )
 
 
-class CustomerBulkView(APIView):
+class CustomerBulkView(AttributedWrites):
     """Upsert profiles from a CRM, by external id or identity; the same batch twice changes
     nothing. Needs `profile` and `identities`."""
 
@@ -251,7 +253,7 @@ class CaseListView(CustomerRecordsView):
     kind = RecordKind.CASES
 
 
-class FactListView(CustomerRecordsView):
+class FactListView(AttributedWrites, CustomerRecordsView):
     """Facts, current (`?current=true`) or with their history; the ETag is the customer's
     business version, which a write names (If-Match or `expected_version`) to be applied."""
 

@@ -43,9 +43,7 @@ def conversations_visible(*, user: User, role: ConsoleRole) -> QuerySet[Conversa
     return conversations_visible_to(user_id=user.pk, supervisor=role is ConsoleRole.SUPERVISOR)
 
 
-def conversation_visible(
-    *, user: User, role: ConsoleRole, conversation_id: int
-) -> bool:
+def conversation_visible(*, user: User, role: ConsoleRole, conversation_id: int) -> bool:
     return conversations_visible(user=user, role=role).filter(pk=conversation_id).exists()
 
 

@@ -36,9 +36,24 @@ from orchestrator.people import conversations, corrections, drafts
 from orchestrator.people import queue as work_queue
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
     from memory.models import Conversation
 
 View = Callable[..., HttpResponse]
+
+
+class AuthenticatedHttpRequest(HttpRequest):
+    """A request from a signed-in person, as django-stubs documents it: an annotation for
+    views behind `login_required`; Django still passes its own request object."""
+
+    user: User
+
+
+class ConsoleRequest(AuthenticatedHttpRequest):
+    """A request `console_view` let through: signed in, and carrying the person's role."""
+
+    console_role: ConsoleRole
 
 
 def console_view(*, supervisor_only: bool = False) -> Callable[[View], View]:
@@ -52,6 +67,7 @@ def console_view(*, supervisor_only: bool = False) -> Callable[[View], View]:
             role = console_role(request.user)
             if role is None or (supervisor_only and role is not ConsoleRole.SUPERVISOR):
                 raise PermissionDenied("the console is for supervisors and agents")
+            # Django's request has no role; ConsoleRequest declares it for the views.
             request.console_role = role  # type: ignore[attr-defined]  # set for the view only
             return view(request, *args, **kwargs)
 
@@ -60,10 +76,10 @@ def console_view(*, supervisor_only: bool = False) -> Callable[[View], View]:
     return decorate
 
 
-def _conversation(request: HttpRequest, conversation_id: int) -> Conversation:
+def _conversation(request: ConsoleRequest, conversation_id: int) -> Conversation:
     """The conversation, if this person may work it; 404 otherwise (no hint it exists)."""
     return get_object_or_404(
-        conversations_visible(user=request.user, role=request.console_role),  # type: ignore[attr-defined]
+        conversations_visible(user=request.user, role=request.console_role),
         pk=conversation_id,
     )
 
@@ -77,8 +93,8 @@ def _back(conversation_id: int) -> HttpResponse:
 
 @require_GET
 @console_view()
-def queue(request: HttpRequest) -> HttpResponse:
-    role = request.console_role  # type: ignore[attr-defined]
+def queue(request: ConsoleRequest) -> HttpResponse:
+    role = request.console_role
     return render(
         request,
         "console/queue.html",
@@ -93,8 +109,8 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @console_view()
-def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    role = request.console_role  # type: ignore[attr-defined]
+def conversation(request: ConsoleRequest, conversation_id: int) -> HttpResponse:
+    role = request.console_role
     page = selectors.conversation_page_read(
         user=request.user, role=role, conversation_id=conversation_id
     )
@@ -112,7 +128,7 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
 
 @require_GET
 @console_view(supervisor_only=True)
-def report(request: HttpRequest) -> HttpResponse:
+def report(request: ConsoleRequest) -> HttpResponse:
     days = min(max(int(request.GET.get("days", "7") or 7), 1), 90)
     by_channel, by_agent = selectors.sla_report(since=timezone.now() - dt.timedelta(days=days))
     return render(
@@ -132,7 +148,7 @@ def report(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @console_view()
-def take_over(request: HttpRequest, conversation_id: int) -> HttpResponse:
+def take_over(request: ConsoleRequest, conversation_id: int) -> HttpResponse:
     conversations.conversation_take_over(
         conversation=_conversation(request, conversation_id), user=request.user
     )
@@ -141,7 +157,7 @@ def take_over(request: HttpRequest, conversation_id: int) -> HttpResponse:
 
 @require_POST
 @console_view()
-def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
+def reply(request: ConsoleRequest, conversation_id: int) -> HttpResponse:
     target = _conversation(request, conversation_id)
     form = ReplyForm(request.POST)
     if not form.is_valid():
@@ -158,7 +174,7 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
 
 @require_POST
 @console_view()
-def release(request: HttpRequest, conversation_id: int) -> HttpResponse:
+def release(request: ConsoleRequest, conversation_id: int) -> HttpResponse:
     conversations.conversation_release(
         conversation=_conversation(request, conversation_id),
         released_by=work_queue.person_label(request.user),
@@ -168,7 +184,7 @@ def release(request: HttpRequest, conversation_id: int) -> HttpResponse:
 
 @require_POST
 @console_view()
-def approval(request: HttpRequest, conversation_id: int) -> HttpResponse:
+def approval(request: ConsoleRequest, conversation_id: int) -> HttpResponse:
     form = ApprovalForm(request.POST)
     form.is_valid()
     conversations.conversation_set_approval(
@@ -181,7 +197,7 @@ def approval(request: HttpRequest, conversation_id: int) -> HttpResponse:
 
 @require_POST
 @console_view()
-def draft_approve(request: HttpRequest, conversation_id: int, draft_id: int) -> HttpResponse:
+def draft_approve(request: ConsoleRequest, conversation_id: int, draft_id: int) -> HttpResponse:
     target = _conversation(request, conversation_id)
     draft = get_object_or_404(ReplyDraft, pk=draft_id, conversation=target)
     form = DraftApproveForm(request.POST)
@@ -198,7 +214,7 @@ def draft_approve(request: HttpRequest, conversation_id: int, draft_id: int) -> 
 
 @require_POST
 @console_view()
-def draft_discard(request: HttpRequest, conversation_id: int, draft_id: int) -> HttpResponse:
+def draft_discard(request: ConsoleRequest, conversation_id: int, draft_id: int) -> HttpResponse:
     target = _conversation(request, conversation_id)
     draft = get_object_or_404(ReplyDraft, pk=draft_id, conversation=target)
     drafts.reply_draft_discard(draft=draft, user=request.user)
@@ -207,7 +223,7 @@ def draft_discard(request: HttpRequest, conversation_id: int, draft_id: int) -> 
 
 @require_POST
 @console_view()
-def intent_correct(request: HttpRequest, conversation_id: int, message_id: int) -> HttpResponse:
+def intent_correct(request: ConsoleRequest, conversation_id: int, message_id: int) -> HttpResponse:
     target = _conversation(request, conversation_id)
     message = message_inbound_find(message_id=message_id, customer_id=target.customer_id)
     if message is None:
@@ -224,7 +240,7 @@ def intent_correct(request: HttpRequest, conversation_id: int, message_id: int) 
 
 @require_POST
 @console_view(supervisor_only=True)
-def reassign(request: HttpRequest, conversation_id: int) -> HttpResponse:
+def reassign(request: ConsoleRequest, conversation_id: int) -> HttpResponse:
     target = _conversation(request, conversation_id)
     form = ReassignForm(request.POST)
     if form.is_valid():
@@ -235,7 +251,7 @@ def reassign(request: HttpRequest, conversation_id: int) -> HttpResponse:
 
 @require_POST
 @console_view(supervisor_only=True)
-def merge(request: HttpRequest, conversation_id: int) -> HttpResponse:
+def merge(request: ConsoleRequest, conversation_id: int) -> HttpResponse:
     target = _conversation(request, conversation_id)
     form = MergeForm(request.POST)
     if not form.is_valid():
@@ -260,7 +276,9 @@ def merge(request: HttpRequest, conversation_id: int) -> HttpResponse:
 
 @require_POST
 @console_view(supervisor_only=True)
-def proposal_decide(request: HttpRequest, conversation_id: int, proposal_id: int) -> HttpResponse:
+def proposal_decide(
+    request: ConsoleRequest, conversation_id: int, proposal_id: int
+) -> HttpResponse:
     target = _conversation(request, conversation_id)
     proposal = merge_proposal_find(proposal_id=proposal_id, customer_id=target.customer_id)
     if proposal is None:
@@ -280,7 +298,7 @@ def proposal_decide(request: HttpRequest, conversation_id: int, proposal_id: int
 
 @require_POST
 @console_view()
-def presence(request: HttpRequest) -> HttpResponse:
+def presence(request: ConsoleRequest) -> HttpResponse:
     form = PresenceForm(request.POST)
     if form.is_valid():
         work_queue.presence_set(

@@ -36,10 +36,11 @@ BACKENDS: dict[str, type[OutboundBackend]] = {
 
 def backend_for(channel: str) -> OutboundBackend:
     """The backend configured for a channel (OUTBOUND_SMS_BACKEND, OUTBOUND_EMAIL_BACKEND)."""
-    configured = {
+    by_channel: dict[str, str] = {
         Channel.SMS: settings.OUTBOUND_SMS_BACKEND,
         Channel.EMAIL: settings.OUTBOUND_EMAIL_BACKEND,
-    }.get(channel, "console")
+    }
+    configured = by_channel.get(channel, "console")
     try:
         return BACKENDS[configured]()
     except KeyError:

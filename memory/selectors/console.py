@@ -6,7 +6,7 @@ a customer's context as a whole, which only the gate hands out.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 
@@ -21,6 +21,17 @@ from memory.models import (
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+
+    from django_stubs_ext import WithAnnotations
+
+    ConversationForQueue = WithAnnotations[Conversation, "ForQueueAnnotations"]
+
+
+class ForQueueAnnotations(TypedDict):
+    """What `conversations_open_for_queue` puts on each conversation besides its fields."""
+
+    open_handoffs: list[Handoff]
+    mood: float | None
 
 
 # Which conversations a person sees ----------------------------------------------------------
@@ -41,7 +52,9 @@ def conversations_visible_to(*, user_id: int, supervisor: bool) -> QuerySet[Conv
     return conversations.filter(Q(Exists(mine)) | Q(Exists(up_for_grabs)))
 
 
-def conversations_open_for_queue(*, user_id: int, supervisor: bool) -> QuerySet[Conversation]:
+def conversations_open_for_queue(
+    *, user_id: int, supervisor: bool
+) -> QuerySet[ConversationForQueue]:
     """The open conversations a person may see, as the queue reads them: with the customer,
     the open handoffs (`open_handoffs`, assignee joined), the latest mood score (`mood`) and,
     as the alias `handoff_waiting_since`, when a handoff began waiting. The console adds its

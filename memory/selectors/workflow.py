@@ -5,7 +5,7 @@ which conversation a customer moved from. No customer's context is assembled her
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from django.conf import settings
 from django.db.models import Count, OuterRef, Q, Subquery
@@ -14,6 +14,16 @@ from memory.models import Conversation, Fact, Handoff, Message, SentimentReading
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+
+    from django_stubs_ext import WithAnnotations
+
+    HandoffWithMood = WithAnnotations[Handoff, "MoodAnnotation"]
+
+
+class MoodAnnotation(TypedDict):
+    """The customer's latest mood score on a handoff, None when nothing was read yet."""
+
+    mood: float | None
 
 
 def handoff_open_for(*, conversation: Conversation, lock: bool = False) -> Handoff | None:
@@ -37,8 +47,9 @@ def handoff_loads(*, user_ids: Iterable[int]) -> dict[int, int]:
     )
 
 
-def handoffs_waiting_unassigned(*, angry_below: float, limit: int = 200) -> list[Handoff]:
-    """Handoffs nobody holds yet, the angriest customers first, then the longest waiting."""
+def handoffs_waiting_unassigned(*, angry_below: float, limit: int = 200) -> list[HandoffWithMood]:
+    """Handoffs nobody holds yet, the angriest customers first, then the longest waiting; each
+    carries its customer's latest mood score as `mood`."""
     mood = SentimentReading.objects.filter(customer=OuterRef("conversation__customer_id")).order_by(
         "-read_at", "-pk"
     )
@@ -126,9 +137,8 @@ def conversations_due(*, now: dt.datetime) -> list[tuple[int, str]]:
         if resting
         else []
     )
-    return [(pk, Conversation.Status.CLOSED) for pk in to_close] + [
-        (pk, Conversation.Status.INACTIVE) for pk in to_rest
-    ]
+    due: list[tuple[int, str]] = [(pk, Conversation.Status.CLOSED) for pk in to_close]
+    return due + [(pk, Conversation.Status.INACTIVE) for pk in to_rest]
 
 
 def messages_inbound_in_order(*, conversation: Conversation) -> list[Message]:

@@ -20,7 +20,8 @@ from memory.models import (
 )
 
 if TYPE_CHECKING:
-    pass
+    # Rows that name their customer directly; a merge moves them to the surviving record.
+    OwnedByCustomer = Identity | Conversation | Message | SentimentReading
 
 
 class IdentityBelongsToAnotherCustomer(Exception):
@@ -156,13 +157,14 @@ def customer_merge(
         moved: dict[str, int] = {}
         moved["cases"] = _merge_cases(source=source, target=target)
         moved["facts"] = _merge_customer_facts(source=source, target=target)
-        for label, model in (
+        owned: tuple[tuple[str, type[OwnedByCustomer]], ...] = (
             ("identities", Identity),
             ("conversations", Conversation),
             ("messages", Message),
             ("sentiment_readings", SentimentReading),
-        ):
-            rows = list(model.objects.filter(customer=source))
+        )
+        for label, model in owned:
+            rows: list[OwnedByCustomer] = list(model.objects.filter(customer=source))
             for row in rows:
                 row.customer = target
                 row.save(update_fields=["customer"])

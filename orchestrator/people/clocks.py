@@ -64,9 +64,7 @@ def response_clock_start(
     return clock
 
 
-def response_clock_stop(
-    *, conversation: Conversation, state: str, user: User | None
-) -> None:
+def response_clock_stop(*, conversation: Conversation, state: str, user: User | None) -> None:
     """Stop the conversation's running clock: answered (by `user`) or released."""
     for clock in ResponseClock.objects.select_for_update().filter(
         conversation=conversation, state=ResponseClock.State.RUNNING

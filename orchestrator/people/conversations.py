@@ -53,9 +53,7 @@ def conversation_take_over(*, conversation: Conversation, user: User) -> Handoff
     return handoff
 
 
-def conversation_reply_as_person(
-    *, conversation: Conversation, user: User, text: str
-) -> Message:
+def conversation_reply_as_person(*, conversation: Conversation, user: User, text: str) -> Message:
     """Send a person's reply on the customer's own channel. Replying takes the conversation
     over first, so automation never answers beside a person."""
     text = text.strip()

@@ -13,9 +13,7 @@ if TYPE_CHECKING:
     from memory.models import IntentCorrection, Message
 
 
-def message_intent_correct(
-    *, message: Message, intent: str, user: User
-) -> IntentCorrection:
+def message_intent_correct(*, message: Message, intent: str, user: User) -> IntentCorrection:
     """Keep a person's correction of a predicted intent, as a training example."""
     predicted = (
         PipelineRun.objects.filter(inbound_message=message)

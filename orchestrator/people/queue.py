@@ -24,9 +24,7 @@ def person_label(user: User) -> str:
     return f"user:{user.get_username()}"
 
 
-def presence_set(
-    *, user: User, status: str, capacity: int | None = None
-) -> AgentPresence:
+def presence_set(*, user: User, status: str, capacity: int | None = None) -> AgentPresence:
     """Say whether an agent can take conversations; coming online pulls from the queue."""
     if status not in AgentPresence.Status.values:
         raise ValueError(f"unknown presence {status!r}")
@@ -78,9 +76,7 @@ def queue_assign_waiting() -> list[Handoff]:
     return assigned
 
 
-def handoff_reassign(
-    *, conversation: Conversation, to_user: User, by: User
-) -> Handoff:
+def handoff_reassign(*, conversation: Conversation, to_user: User, by: User) -> Handoff:
     """A supervisor gives a conversation to someone else (one is opened if it had none, and
     its response clock starts)."""
     from orchestrator.people.clocks import response_clock_start

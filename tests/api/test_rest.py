@@ -186,3 +186,16 @@ def test_schema_is_served_and_validates(api_as):
     assert http.get("/api/schema/").status_code == 200
     docs = http.get("/api/docs/")
     assert docs.status_code == 200 and b"swagger-ui" in docs.content
+
+
+def test_changes_made_with_a_client_token_are_attributed_to_the_client(api_as, known_customer):
+    http = api_as("crm", "business")
+    url = f"/api/customers/{known_customer.pk}/facts/"
+    etag = http.get(url).headers["ETag"]
+    posted = http.post(url, {"key": "plan", "value": "Platinum"}, format="json", HTTP_IF_MATCH=etag)
+    assert posted.status_code == 201
+    written = Fact.objects.get(customer=known_customer, key="plan", valid_until=None)
+    change = AuditEntry.objects.get(
+        action=AuditEntry.Action.CREATE, object_pk=str(written.pk), content_type__model="fact"
+    )
+    assert change.actor_label == "api:crm"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.conf import settings
 from django.db.models import (
@@ -32,8 +32,12 @@ from orchestrator.models import PipelineRun, ReplyDraft, ResponseClock
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
+    from django_stubs_ext import WithAnnotations
 
     from memory.context import ContextPack
+    from memory.models import Handoff
+
+    QueueConversation = WithAnnotations[Conversation, "QueueAnnotations"]
 
 QUEUE_PARTITIONS = (Partition.PROFILE, Partition.MESSAGES, Partition.EMOTION)
 
@@ -46,6 +50,19 @@ class Bucket:
     CUSTOMER_WAITING = 2
     WITH_PERSON = 3
     AUTOMATED = 4
+
+
+class QueueAnnotations(TypedDict):
+    """What `_queue_conversations` puts on each conversation besides its fields."""
+
+    open_handoffs: list[Handoff]  # prefetched by memory's conversations_open_for_queue
+    running_clocks: list[ResponseClock]  # prefetched
+    draft_pending: bool
+    clock_running: bool
+    intent: str | None
+    waiting_since: dt.datetime | None
+    bucket: int
+    calm: int
 
 
 @dataclass(frozen=True)
@@ -87,7 +104,7 @@ class QueueRow:
         return raw
 
 
-def _queue_conversations(*, user: User, role: ConsoleRole) -> QuerySet[Conversation]:
+def _queue_conversations(*, user: User, role: ConsoleRole) -> QuerySet[QueueConversation]:
     """Open conversations the person may see, with what the queue sorts and shows on them
     besides customer context: handoff, clock, draft, the latest intent, how angry."""
     running = ResponseClock.objects.filter(state=ResponseClock.State.RUNNING)
@@ -154,9 +171,7 @@ def queue_read(*, user: User, role: ConsoleRole) -> list[QueueRow]:
     ]
 
 
-def queue_row_read(
-    *, user: User, role: ConsoleRole, conversation_id: int
-) -> QueueRow | None:
+def queue_row_read(*, user: User, role: ConsoleRole, conversation_id: int) -> QueueRow | None:
     """One conversation's queue row, None when the person may not see it (or it closed)."""
     conversation = _queue_conversations(user=user, role=role).filter(pk=conversation_id).first()
     if conversation is None:
@@ -175,7 +190,7 @@ def _queue_pack(actor: UserActor, conversation: Conversation) -> ContextPack:
     )
 
 
-def _queue_row(*, conversation: Conversation, pack: ContextPack) -> QueueRow:
+def _queue_row(*, conversation: QueueConversation, pack: ContextPack) -> QueueRow:
     # What the customer last said is what a person triages by; a reply since is only marked.
     turns = [t for t in pack.turns if t.conversation_id == conversation.pk] or list(pack.turns)
     said = [t for t in turns if t.direction == Message.Direction.INBOUND]
@@ -210,7 +225,7 @@ def _queue_row(*, conversation: Conversation, pack: ContextPack) -> QueueRow:
     )
 
 
-MODE_LABELS = {
+MODE_LABELS: dict[str, str] = {
     Conversation.Mode.AUTOMATED: "Automated",
     Conversation.Mode.APPROVAL: "Approval",
     Conversation.Mode.HANDED_OFF: "Handed off",

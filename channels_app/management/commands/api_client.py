@@ -50,8 +50,8 @@ class Command(BaseCommand):
                     state += ", quarantined"
                 self.stdout.write(f"{client.name}\t{','.join(client.scopes)}\t{state}")
         else:
-            client = api_client_find(name=options["name"])
-            if client is None:
+            to_revoke = api_client_find(name=options["name"])
+            if to_revoke is None:
                 raise CommandError(f"no client named {options['name']!r}")
-            api_client_revoke(client=client, revoked_by="system:cli")
-            self.stdout.write(f"Revoked client {client.name}.")
+            api_client_revoke(client=to_revoke, revoked_by="system:cli")
+            self.stdout.write(f"Revoked client {to_revoke.name}.")

@@ -31,7 +31,7 @@ DEMO_TRAFFIC ?= 1
 
 run: install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
+	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
 	@set -e; trap 'kill 0' INT TERM EXIT; \
 	if [ -n "$$REDIS_URL" ]; then \
 		$(BIN)/celery -A config worker --loglevel=info --concurrency=$(WORKERS) & \

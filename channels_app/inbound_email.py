@@ -9,7 +9,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser, HeaderParser
 from email.utils import getaddresses, parseaddr
 from html.parser import HTMLParser
@@ -37,6 +37,7 @@ class InboundEmail:
     spam_score: str = ""
     attachments: tuple[dict[str, str], ...] = field(default=())
     sign_off: str = ""
+    auto_reply: str = ""
 
     def metadata(self) -> dict[str, Any]:
         """What is kept beside the text: threading headers, spam score, attachment names."""
@@ -58,6 +59,8 @@ class InboundEmail:
             found["attachments"] = list(self.attachments)
         if self.sign_off:
             found["sign_off"] = self.sign_off
+        if self.auto_reply:
+            found["auto_reply"] = self.auto_reply
         return found
 
 
@@ -80,7 +83,7 @@ def form_fields(*, body: bytes, content_type: str) -> dict[str, bytes]:
         name = part.get_param("name", header="content-disposition")
         if not isinstance(name, str):
             continue
-        filename = part.get_filename()
+        filename = _header_text(part.get_filename, "")
         if filename:
             fields[f"{name}.file"] = json.dumps(
                 {"filename": filename, "type": part.get_content_type()}
@@ -107,9 +110,9 @@ def inbound_email_from_fields(fields: dict[str, bytes]) -> InboundEmail:
     attachments = tuple(json.loads(value) for key, value in fields.items() if key.endswith(".file"))
     return _assemble(
         headers=headers,
-        sender_field=text_of("from") or str(headers.get("From", "")),
-        recipient_field=text_of("to") or str(headers.get("To", "")),
-        subject=text_of("subject") or str(headers.get("Subject", "")),
+        sender_field=text_of("from") or _header(headers, "From"),
+        recipient_field=text_of("to") or _header(headers, "To"),
+        subject=text_of("subject") or _header(headers, "Subject"),
         raw_text=raw_text,
         spam_score=text_of("spam_score"),
         attachments=attachments,
@@ -123,20 +126,20 @@ def inbound_email_from_mime(raw: bytes) -> InboundEmail:
     plain = message.get_body(preferencelist=("plain",))
     html = message.get_body(preferencelist=("html",))
     if plain is not None:
-        raw_text = str(plain.get_content())
+        raw_text = _part_text(plain)
     elif html is not None:
-        raw_text = html_to_text(str(html.get_content()))
+        raw_text = html_to_text(_part_text(html))
     else:
         raw_text = ""
     attachments = tuple(
-        {"filename": part.get_filename() or "", "type": part.get_content_type()}
+        {"filename": _header_text(part.get_filename, ""), "type": part.get_content_type()}
         for part in message.iter_attachments()
     )
     return _assemble(
         headers=message,
-        sender_field=str(message.get("From", "")),
-        recipient_field=str(message.get("To", "")),
-        subject=str(message.get("Subject", "")),
+        sender_field=_header(message, "From"),
+        recipient_field=_header(message, "To"),
+        subject=_header(message, "Subject"),
         raw_text=raw_text,
         spam_score="",
         attachments=attachments,
@@ -153,15 +156,32 @@ def _assemble(
     spam_score: str,
     attachments: tuple[dict[str, str], ...],
 ) -> InboundEmail:
-    sender_name, sender = parseaddr(sender_field)
+    sender_name, sender = parseaddr(_without_nul(sender_field))
     if "@" not in sender:
         raise InboundEmailInvalid("the e-mail has no sender address")
-    recipients = [address for _, address in getaddresses([recipient_field]) if address]
-    raw_text = raw_text.replace("\r\n", "\n").strip()
-    message_id = _message_ids(str(headers.get("Message-ID", "")))
-    in_reply_to = _message_ids(str(headers.get("In-Reply-To", "")))
-    references = tuple(_message_id_list(str(headers.get("References", ""))))
-    date = str(headers.get("Date", ""))
+    if len(sender) > MAX_ADDRESS_CHARS:
+        raise InboundEmailInvalid("the sender address is longer than an address can be")
+    recipients = [
+        address
+        for _, address in getaddresses([_without_nul(recipient_field)])
+        if address and len(address) <= MAX_ADDRESS_CHARS
+    ]
+    sender_name = sender_name[:MAX_NAME_CHARS]
+    subject = _without_nul(subject)[:MAX_SUBJECT_CHARS]
+    raw_text = _without_nul(raw_text).replace("\r\n", "\n").strip()
+    spam_score = _without_nul(spam_score)[:20]
+    attachments = tuple(
+        {str(key): _without_nul(str(value))[:300] for key, value in attachment.items()}
+        for attachment in attachments
+    )
+    # Message ids are read from the raw header text: the parsed header object throws on
+    # malformed ids ("<[>"), and only the <...> tokens matter for threading anyway.
+    message_id = _bounded_id(_message_ids(_raw_header(headers, "Message-ID")))
+    in_reply_to = _bounded_id(_message_ids(_raw_header(headers, "In-Reply-To")))
+    references = tuple(
+        _bounded_id(ref) for ref in _message_id_list(_raw_header(headers, "References"))
+    )
+    date = _raw_header(headers, "Date")[:100]
     new_text = reply_new_part(raw_text) or raw_text
     return InboundEmail(
         message_id=message_id or _stand_in_message_id(sender, date, subject, raw_text),
@@ -177,13 +197,121 @@ def _assemble(
         date=date,
         spam_score=spam_score.strip(),
         attachments=attachments,
+        auto_reply=auto_reply_reason(headers=headers, subject=subject, sender=sender),
     )
+
+
+# Automated mail (RFC 3834) ---------------------------------------------------------------------
+
+# Out-of-office and auto-reply subjects in the languages customers most often write in.
+_AUTOMATED_SUBJECT = re.compile(
+    r"\b(?:out of (?:the )?office|automatic reply|auto[- ]?reply|autoresponse|auto[- ]?response"
+    r"|abwesenheitsnotiz|automatische antwort|nicht im b(?:ü|ue)ro"
+    r"|r[ée]ponse automatique|absence du bureau|message d'absence"
+    r"|respuesta autom[aá]tica|fuera de la oficina"
+    r"|risposta automatica|fuori (?:sede|ufficio)"
+    r"|automatisch antwoord|afwezigheidsbericht|niet aanwezig"
+    r"|resposta autom[aá]tica|fora do escrit[oó]rio"
+    r"|automatiskt svar|autosvar|fraværende|frånvaro|poissa toimistolta"
+    r"|odpowied[źz] automatyczna|poza biurem|automatick[aá] odpov[eě]d)",
+    re.IGNORECASE,
+)
+_BULK_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})
+_MAILER_DAEMONS = frozenset({"mailer-daemon", "postmaster"})
+
+
+def auto_reply_reason(*, headers: Any, subject: str, sender: str) -> str:
+    """Why this e-mail was sent by a machine and must not be answered, or "" for a person's.
+
+    RFC 3834's `Auto-Submitted` (anything but `no`), the `X-Autoreply`/`X-Autorespond` family,
+    `Precedence: bulk/junk/list`, mailing lists (`List-Id`), bounces (an empty Return-Path or a
+    mailer daemon), and out-of-office subjects.
+    """
+
+    def header(name: str) -> str:
+        try:
+            return str(headers.get(name, "") or "").strip()
+        except (ValueError, TypeError, IndexError, AttributeError):  # a malformed header
+            return ""
+
+    auto_submitted = header("Auto-Submitted").split(";")[0].strip().lower()
+    if auto_submitted and auto_submitted != "no":
+        return f"Auto-Submitted: {auto_submitted}"
+    for name in ("X-Autoreply", "X-Autorespond", "X-Autorespond-Sent", "X-Autogenerated"):
+        if header(name):
+            return f"{name}: {header(name)[:40]}"
+    precedence = header("Precedence").lower()
+    if precedence in _BULK_PRECEDENCE:
+        return f"Precedence: {precedence}"
+    if header("List-Id"):
+        return "List-Id: mailing list"
+    if header("Return-Path") == "<>" or sender.split("@")[0].lower() in _MAILER_DAEMONS:
+        return "bounce"
+    if _AUTOMATED_SUBJECT.search(subject):
+        return "out-of-office subject"
+    return ""
+
+
+# Column sizes of what an e-mail is stored as: an identity's value, a display name, a subject, and
+# the provider id / thread key a Message-ID becomes.
+MAX_ADDRESS_CHARS = 254
+MAX_NAME_CHARS = 200
+MAX_SUBJECT_CHARS = 300
+MAX_MESSAGE_ID_CHARS = 250
+
+
+def _without_nul(text: str) -> str:
+    """Text as it can be stored: PostgreSQL's text types cannot hold NUL characters."""
+    return text.replace("\x00", "")
+
+
+def _header(headers: Any, name: str) -> str:
+    """A header's decoded text; its raw text when the header cannot be parsed (a bad encoded
+    word, an unparseable address list), so one malformed header never loses the e-mail."""
+    try:
+        return str(headers.get(name, "") or "")
+    except Exception:  # noqa: BLE001 - the email package raises many kinds on bad headers
+        return _raw_header(headers, name)
+
+
+def _header_text(read: Any, default: str) -> str:
+    try:
+        return str(read() or default)
+    except Exception:  # noqa: BLE001 - as in _header: a malformed parameter, not a lost e-mail
+        return default
+
+
+def _raw_header(headers: Any, name: str) -> str:
+    """A header's value as sent (unfolded), without the email package's parsing."""
+    for found, value in headers.raw_items():
+        if found.lower() == name.lower():
+            return _without_nul(" ".join(str(value).split()))
+    return ""
+
+
+def _part_text(part: MIMEPart) -> str:
+    """A MIME part's text; decoded as UTF-8 (bad bytes replaced) when its declared charset is
+    unknown or wrong, rather than failing the whole e-mail."""
+    try:
+        return str(part.get_content())
+    except (LookupError, UnicodeDecodeError, ValueError, AssertionError):
+        payload = part.get_payload(decode=True)
+        return payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else ""
+
+
+def _bounded_id(message_id: str) -> str:
+    """A Message-ID that fits the provider-id column: a long one becomes a digest of itself,
+    the same every time, so threading by it still works."""
+    if len(message_id) <= MAX_MESSAGE_ID_CHARS:
+        return message_id
+    digest = hashlib.sha256(message_id.encode()).hexdigest()
+    return f"<{digest[:40]}@long-id.rapport.invalid>"
 
 
 def _charsets(raw: bytes) -> dict[str, str]:
     try:
         found = json.loads(raw.decode("ascii") or "{}")
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # not JSON, or a number/nesting json refuses
         return {}
     return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
 

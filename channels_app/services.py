@@ -140,35 +140,36 @@ def call_answer(*, call_sid: str, caller: str, called: str) -> CallAnswer:
     """Open (or continue, on a retried webhook) the call's conversation and greet the caller
     with what Rapport knows; the greeting is stored once as the call's first agent turn.
     """
-    customer = customer_resolve(channel=Channel.VOICE, address=caller)
-    conversation = conversation_get_or_open(
-        customer=customer,
-        channel=Channel.VOICE,
-        thread_key=call_sid,
-        metadata={"call_sid": call_sid, "from": caller, "to": called},
-    )
-    greeting_id = f"{call_sid}:greeting"
-    existing = message_find_by_provider_id(channel=Channel.VOICE, provider_id=greeting_id)
-    if existing is not None:
-        return CallAnswer(conversation=conversation, greeting=existing.text)
-    greeting = call_greeting(
-        customer_id=conversation.customer_id, correlation_id=f"conversation:{conversation.pk}"
-    )
-    try:
-        with transaction.atomic():
-            message_record_outbound(
-                conversation=conversation,
-                text=greeting,
-                author=Message.Author.AGENT,
-                author_agent="voice-greeter",
-                provider_id=greeting_id,
-                delivery_status=Message.DeliveryStatus.SENT,
-            )
-    except IntegrityError:
-        stored = message_find_by_provider_id(channel=Channel.VOICE, provider_id=greeting_id)
-        if stored is None:
-            raise
-        greeting = stored.text
+    with transaction.atomic():  # a failed answer leaves no customer or conversation behind
+        customer = customer_resolve(channel=Channel.VOICE, address=caller)
+        conversation = conversation_get_or_open(
+            customer=customer,
+            channel=Channel.VOICE,
+            thread_key=call_sid,
+            metadata={"call_sid": call_sid, "from": caller, "to": called},
+        )
+        greeting_id = f"{call_sid}:greeting"
+        existing = message_find_by_provider_id(channel=Channel.VOICE, provider_id=greeting_id)
+        if existing is not None:
+            return CallAnswer(conversation=conversation, greeting=existing.text)
+        greeting = call_greeting(
+            customer_id=conversation.customer_id, correlation_id=f"conversation:{conversation.pk}"
+        )
+        try:
+            with transaction.atomic():
+                message_record_outbound(
+                    conversation=conversation,
+                    text=greeting,
+                    author=Message.Author.AGENT,
+                    author_agent="voice-greeter",
+                    provider_id=greeting_id,
+                    delivery_status=Message.DeliveryStatus.SENT,
+                )
+        except IntegrityError:
+            stored = message_find_by_provider_id(channel=Channel.VOICE, provider_id=greeting_id)
+            if stored is None:
+                raise
+            greeting = stored.text
     return CallAnswer(conversation=conversation, greeting=greeting)
 
 
@@ -178,22 +179,24 @@ def call_turn_record(
     """Store what the caller said in one turn, once per CallSid and turn number.
 
     Nothing is queued: a call cannot wait for a queue, so the voice path answers in-request.
+    One transaction: a failed turn leaves no customer or identity behind.
     """
-    return message_record_inbound(
-        channel=Channel.VOICE,
-        sender=caller,
-        recipient=called,
-        text=speech,
-        provider_id=f"{call_sid}:{turn}",
-        thread_key=call_sid,
-        metadata={
-            "call_sid": call_sid,
-            "turn": turn,
-            "confidence": confidence,
-            "from": caller,
-            "to": called,
-        },
-    )
+    with transaction.atomic():
+        return message_record_inbound(
+            channel=Channel.VOICE,
+            sender=caller,
+            recipient=called,
+            text=speech,
+            provider_id=f"{call_sid}:{turn}",
+            thread_key=call_sid,
+            metadata={
+                "call_sid": call_sid,
+                "turn": turn,
+                "confidence": confidence,
+                "from": caller,
+                "to": called,
+            },
+        )
 
 
 def call_close(

@@ -7,6 +7,7 @@ from typing import Any
 
 from celery import Task, shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from channels_app.outbound import SendFailed, message_deliver, message_fail
 
@@ -24,18 +25,21 @@ def retry_delay(retries: int) -> float:
     bind=True,
     name="channels_app.outbound_deliver",
     acks_late=True,
+    ignore_result=True,
     time_limit=60,
     soft_time_limit=45,
     max_retries=None,
 )
 def outbound_deliver(self: Task[Any, Any], message_id: int) -> str:
-    """Deliver one stored outbound message; after OUTBOUND_MAX_RETRIES it is marked failed."""
+    """Deliver one stored outbound message; a provider's refusal or a database hiccup is
+    retried with backoff, and after OUTBOUND_MAX_RETRIES the message is marked failed, never
+    left `pending`."""
     try:
         message = message_deliver(message_id=message_id)
-    except SendFailed as error:
-        if error.permanent or self.request.retries >= settings.OUTBOUND_MAX_RETRIES:
-            return message_fail(
-                message_id=message_id, reason=str(error), code=error.code
-            ).delivery_status
+    except (SendFailed, OperationalError, InterfaceError) as error:
+        permanent = isinstance(error, SendFailed) and error.permanent
+        if permanent or self.request.retries >= settings.OUTBOUND_MAX_RETRIES:
+            code = error.code if isinstance(error, SendFailed) else "database"
+            return message_fail(message_id=message_id, reason=str(error), code=code).delivery_status
         raise self.retry(exc=error, countdown=retry_delay(self.request.retries)) from error
     return message.delivery_status

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "auditlog",
+    "axes",
     "memory",
     "orchestrator",
     "channels_app",
@@ -61,6 +62,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -69,6 +71,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
+    "channels_app.overload.DatabaseUnavailableMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -97,6 +102,19 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# PostgreSQL: each process borrows connections from a bounded pool (psycopg's), so a burst of
+# requests under ASGI (a thread and a connection each) waits briefly for a free connection
+# instead of opening one per request until the server refuses ("too many clients"). Size it so
+# processes x RAPPORT_DB_POOL_MAX stays under the server's max_connections; 0 turns it off.
+RAPPORT_DB_POOL_MAX = int(os.environ.get("RAPPORT_DB_POOL_MAX", "16"))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and RAPPORT_DB_POOL_MAX:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django must not
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 0,
+        "max_size": RAPPORT_DB_POOL_MAX,
+        "timeout": float(os.environ.get("RAPPORT_DB_POOL_TIMEOUT", "10")),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -158,6 +176,41 @@ CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "60"))
 CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "50"))
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+# Reliability (issue 14; README "Reliability"). A task is acknowledged only when it ends, so a
+# worker that dies mid-task leaves it to be delivered again; Redis gives it back after the
+# visibility timeout, which must outlast the longest task (120 s) and the longest retry countdown
+# (600 s) or they run twice; a run lost sooner is picked up by the sweeper below.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "900")),
+    # A web process publishing while Redis is down gives up within a few seconds (Twilio waits
+    # 15): the message is stored and the sweeper below hands it on.
+    "socket_connect_timeout": float(os.environ.get("CELERY_BROKER_CONNECT_TIMEOUT", "2")),
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 0.5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = float(os.environ.get("CELERY_BROKER_CONNECT_TIMEOUT", "2"))
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 0.5,
+}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    "retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.5},
+}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = float(os.environ.get("CELERY_BROKER_CONNECT_TIMEOUT", "2"))
+CELERY_REDIS_SOCKET_TIMEOUT = 15.0
+# A stored message with no pipeline run after this long is handed to the pipeline again; a run
+# still `running` after PIPELINE_STUCK_AFTER_SECONDS (past every task's time limit) is retried.
+PIPELINE_SWEEP_GRACE_SECONDS = int(os.environ.get("PIPELINE_SWEEP_GRACE_SECONDS", "60"))
+PIPELINE_SWEEP_LOOKBACK_HOURS = int(os.environ.get("PIPELINE_SWEEP_LOOKBACK_HOURS", "24"))
+PIPELINE_STUCK_AFTER_SECONDS = int(os.environ.get("PIPELINE_STUCK_AFTER_SECONDS", "300"))
+PIPELINE_MAX_ATTEMPTS = int(os.environ.get("PIPELINE_MAX_ATTEMPTS", "5"))
+# A reply still `pending` this long after it was written (past every retry's backoff) lost its
+# delivery task and is handed to delivery again.
+OUTBOUND_SWEEP_GRACE_SECONDS = int(os.environ.get("OUTBOUND_SWEEP_GRACE_SECONDS", "900"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -165,6 +218,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "channels_app.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
@@ -191,6 +249,13 @@ AUDITLOG_CID_HEADER = "x-correlation-id"
 # Contact-center settings.
 RAPPORT_DEFAULT_PHONE_REGION = os.environ.get("RAPPORT_DEFAULT_PHONE_REGION", "US")
 RAPPORT_CONTEXT_RECENT_TURNS = int(os.environ.get("RAPPORT_CONTEXT_RECENT_TURNS", "30"))
+# What of a turn is analysed, masked and handed to agents (memory.text_limits): 20,000
+# characters is some 3,000 words, several times the longest e-mail a customer writes and far
+# past any context budget; the turn as it arrived (quoted history and all) is kept up to
+# 1,000,000 for the record; a fact is a short value.
+RAPPORT_MAX_MESSAGE_CHARS = int(os.environ.get("RAPPORT_MAX_MESSAGE_CHARS", "20000"))
+RAPPORT_MAX_RAW_MESSAGE_CHARS = int(os.environ.get("RAPPORT_MAX_RAW_MESSAGE_CHARS", "1000000"))
+RAPPORT_MAX_FACT_CHARS = int(os.environ.get("RAPPORT_MAX_FACT_CHARS", "2000"))
 RAPPORT_CONTEXT_WORD_BUDGET = int(os.environ.get("RAPPORT_CONTEXT_WORD_BUDGET", "150"))
 RAPPORT_EMOTION_WINDOW = int(os.environ.get("RAPPORT_EMOTION_WINDOW", "10"))
 RAPPORT_EMOTION_HALF_LIFE = float(os.environ.get("RAPPORT_EMOTION_HALF_LIFE", "0.5"))
@@ -200,7 +265,8 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=True)
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
-    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
+    # On by default (a year); browsers honour it only over HTTPS, so plain-HTTP demos are safe.
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS")
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD")
     SECURE_PROXY_SSL_HEADER = (
@@ -299,6 +365,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orchestrator.conversations_sweep",
         "schedule": float(os.environ.get("CONVERSATION_SWEEP_SECONDS", "300")),
     },
+    "pipeline-sweep": {
+        "task": "orchestrator.pipeline_sweep",
+        "schedule": float(os.environ.get("PIPELINE_SWEEP_SECONDS", "30")),
+    },
 }
 
 # Console (issue 6): how soon a person must answer a handed-off conversation, per channel, in
@@ -319,6 +389,15 @@ CELERY_BEAT_SCHEDULE["console-sla-sweep"] = {
 # The audit chain's key: chain hashes are keyed so rewriting the trail needs more than SQL.
 # Empty: derived from SECRET_KEY (so rotating SECRET_KEY needs this set to the old derivation).
 RAPPORT_AUDIT_CHAIN_KEY = os.environ.get("RAPPORT_AUDIT_CHAIN_KEY", "")
+# The audit trail's signed seals are exported here (and to Redis with REDIS_URL), outside the
+# tables they protect, every RAPPORT_AUDIT_SEAL_SECONDS; `audit verify` holds the trail to them.
+RAPPORT_AUDIT_ANCHOR_DIR = os.environ.get(
+    "RAPPORT_AUDIT_ANCHOR_DIR", str(BASE_DIR / "var" / "audit-anchor")
+)
+CELERY_BEAT_SCHEDULE["audit-seal"] = {
+    "task": "memory.audit_seal",
+    "schedule": float(os.environ.get("RAPPORT_AUDIT_SEAL_SECONDS", "60")),
+}
 # Where the watch keeps its sliding windows; empty: counted from the audit trail.
 RAPPORT_ANOMALY_REDIS_URL = os.environ.get("RAPPORT_ANOMALY_REDIS_URL", REDIS_URL)
 RAPPORT_ANOMALY_REFUSED_READS = int(os.environ.get("RAPPORT_ANOMALY_REFUSED_READS", "3"))
@@ -340,4 +419,64 @@ RETENTION_DAYS = env_per_channel("RETENTION_DAYS", {"sms": 0, "voice": 0, "email
 CELERY_BEAT_SCHEDULE["retention-apply"] = {
     "task": "memory.retention_apply",
     "schedule": float(os.environ.get("RETENTION_SWEEP_SECONDS", "86400")),
+}
+
+# The edge (issues 13 and 14): caches, login lockout, failed-credential limits, CSP -------------
+# The cache holds rate-limit counters, so every web process must share it: Redis in the
+# production shape (CACHE_REDIS_URL, default REDIS_URL, keys under their own prefix), else the
+# process's own memory (the embedded default runs one process).
+CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL", REDIS_URL)
+if CACHE_REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_REDIS_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "rapport-cache"),
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Which client address a limit counts by: REMOTE_ADDR, or behind a proxy the header it sets
+# (e.g. X-Forwarded-For; its last entry, the one the proxy itself added, is used).
+RAPPORT_CLIENT_IP_HEADER = os.environ.get("RAPPORT_CLIENT_IP_HEADER", "")
+# Failed credentials per client address before it is answered 429 until the window ends
+# (django-ratelimit's "count/period"): Twilio signatures, the e-mail webhook's basic auth,
+# REST API tokens and MCP tokens, each counted on its own.
+RAPPORT_AUTH_FAILURE_RATES = {
+    door: os.environ.get(
+        f"RAPPORT_AUTH_FAILURE_RATE_{door.upper()}",
+        os.environ.get("RAPPORT_AUTH_FAILURE_RATE", "10/10m"),
+    )
+    for door in ("twilio", "email", "api", "mcp")
+}
+RATELIMIT_CACHE_PREFIX = "rl:"
+# Login lockout (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one username from
+# one address, that pair gets 429 until the cool-off passes or `manage.py axes_reset`.
+AUTHENTICATION_BACKENDS = [
+    "channels_app.lockouts.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "0.25"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_CLIENT_IP_CALLABLE = "channels_app.lockouts.client_address"
+AXES_VERBOSE = False
+# Content Security Policy (django-csp): the console's own static scripts and styles, its
+# websocket and fetches to this origin, nothing inline but style attributes, no framing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
 }

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-
-def healthz(request: HttpRequest) -> HttpResponse:
-    """Liveness probe for load balancers and the simulator."""
-    return JsonResponse({"status": "ok"})
-
+from channels_app.health import healthz
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/console/", permanent=False)),

@@ -192,13 +192,15 @@ def _fact_rank(fact: FactView) -> tuple[int, str]:
 def _mask(line: str, superseded: tuple[str, ...]) -> str:
     """Replace values the customer has since replaced, so they are not read as current.
 
-    Only specific values are masked (with a figure, or of two words or more): masking a
-    replaced "email" preference would blank the word wherever it appears.
+    Whole words only ("Rosa" is not masked inside "Rosalind"), and not values under three
+    characters, which would blank parts of unrelated figures.
     """
+    folded = line.casefold()
     for value in superseded:
-        specific = any(ch.isdigit() for ch in value) or len(value.split()) >= 2
-        if specific and value.casefold() in line.casefold():
-            line = re.sub(re.escape(value), "(since replaced)", line, flags=re.IGNORECASE)
+        if len(value) >= 3 and value.casefold() in folded:
+            pattern = rf"(?<!\w){re.escape(value)}(?!\w)"
+            line = re.sub(pattern, "(since replaced)", line, flags=re.IGNORECASE)
+            folded = line.casefold()
     return line
 
 

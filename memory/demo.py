@@ -280,6 +280,10 @@ def _seed_turn(*, customer: Customer, demo: DemoCustomer, turn: DemoTurn, now: d
     return 1
 
 
+# The laptop demo's well-known password: `seed_demo` uses it only with DEBUG on.
+DEMO_SUPERVISOR_PASSWORD = "rapport-demo"  # noqa: S105 - public by design, DEBUG-only
+
+
 def demo_supervisor_ensure(*, username: str, password: str) -> tuple[User, bool]:
     """The demo supervisor login; an existing one keeps its password."""
     groups = roles_ensure()

@@ -21,7 +21,7 @@ from django.db.models import CharField, Q, QuerySet, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
-from memory.audit import chained_entry_write
+from memory.audit import SCRUBBED, chained_entry_write
 from memory.models import (
     AuditEntry,
     Case,
@@ -71,6 +71,7 @@ def customer_erase(*, customer: Customer, erased_by: str, reason: str) -> Erasur
         messages = Message.objects.filter(customer_id__in=people)
         conversations = Conversation.objects.filter(customer_id__in=people)
         audited = _audited_rows(people)
+        scrubbed = _audit_trail_scrub(audited)
         counts = {
             **_messages_scrub(
                 messages, conversation_ids=list(conversations.values_list("pk", flat=True))
@@ -103,7 +104,7 @@ def customer_erase(*, customer: Customer, erased_by: str, reason: str) -> Erasur
             "cases": Case.objects.filter(customer_id__in=people).update(
                 reference=_erased_key("case", "id"), reference_key="", title=""
             ),
-            "audit_entries": _audit_trail_scrub(audited),
+            "audit_entries": len(scrubbed),
             "customers": Customer.objects.filter(pk__in=people).update(
                 display_name="", external_id=None, erased_at=timezone.now()
             ),
@@ -114,7 +115,7 @@ def customer_erase(*, customer: Customer, erased_by: str, reason: str) -> Erasur
             action=AuditEntry.Action.DELETE,
             actor_label=erased_by,
             purpose=f"erasure: {reason}"[:200],
-            detail={"erased": counts, "records": sorted(people)},
+            detail={"erased": counts, "records": sorted(people), SCRUBBED: scrubbed},
         )
     return Erasure(customer_id=customer.pk, counts=counts)
 
@@ -185,10 +186,13 @@ def _audited_rows(people: list[int]) -> Q:
     return match
 
 
-def _audit_trail_scrub(match: Q) -> int:
-    """Blank the personal fields of these entries; the chained fields stay, so `audit verify`
-    still proves who read what, when and why."""
-    scrubbed: int = AuditEntry.objects.filter(match).update(
+def _audit_trail_scrub(match: Q) -> list[int]:
+    """Blank the personal fields of these entries and return which: the run's own entry lists
+    them, so `audit verify` tells the scrub from an edit and still proves who read what, when
+    and why. Earlier runs' own entries hold no personal data and keep their lists."""
+    entries = AuditEntry.objects.filter(match).exclude(additional_data__has_key=SCRUBBED)
+    scrubbed = sorted(entries.values_list("pk", flat=True))
+    AuditEntry.objects.filter(pk__in=scrubbed).update(
         object_repr=ERASED,
         changes=None,
         changes_text="",
@@ -247,11 +251,12 @@ def _retention_purge(*, channel: str, cutoff: dt.datetime, customers: list[int],
             ).exclude(text="", raw_text="", gist="")
             ids = list(messages.values_list("pk", flat=True))
             counts = _messages_scrub(Message.objects.filter(pk__in=ids))
-            counts["audit_entries"] = _audit_trail_scrub(Q(content_type=types, object_id__in=ids))
+            scrubbed = _audit_trail_scrub(Q(content_type=types, object_id__in=ids))
+            counts["audit_entries"] = len(scrubbed)
             chained_entry_write(
                 target=Customer(pk=customer_id, display_name=f"customer #{customer_id}"),
                 action=AuditEntry.Action.UPDATE,
                 actor_label="system:retention",
                 purpose=f"retention: {channel} messages older than {days} days",
-                detail={"purged": counts, "cutoff": cutoff.isoformat()},
+                detail={"purged": counts, "cutoff": cutoff.isoformat(), SCRUBBED: scrubbed},
             )

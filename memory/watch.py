@@ -28,6 +28,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from memory.audit import chained_entry_write
 from memory.events import ActorQuarantined, ActorQuarantineLifted, publish
@@ -113,13 +114,20 @@ class AgentWatch:
     run_behind: bool
     prior: Windows | None = None
     seen_customer: bool = False
+    # The anomaly this very read would be, judged before anything is read: the read that
+    # crosses a threshold is refused, not served and then regretted.
+    crossing: tuple[AnomalyKind, str] | None = None
 
     @property
     def refusal(self) -> str | None:
-        """Why the read must be refused before anything is read: a quarantined agent."""
-        if not self.quarantined:
-            return None
-        return "the agent is quarantined" if self.is_agent else "the client is quarantined"
+        """Why the read must be refused before anything is read: a quarantined actor, or a
+        read that would itself cross a threshold (the actor is quarantined by it)."""
+        who = "the agent" if self.is_agent else "the client"
+        if self.quarantined:
+            return f"{who} is quarantined"
+        if self.crossing is not None:
+            return f"{who} is quarantined: {ANOMALY_DESCRIPTIONS[self.crossing[0]]}"
+        return None
 
     @property
     def is_agent(self) -> bool:
@@ -136,7 +144,7 @@ class AgentWatch:
         windows = self._windows_after(entry)
         if self.quarantined:
             return None
-        crossed = self._crossed(windows, entry)
+        crossed = self.crossing or self._crossed(windows, entry)
         if crossed is None:
             return None
         kind, reason = crossed
@@ -149,7 +157,9 @@ class AgentWatch:
             detection_ms=(time.perf_counter() - self.started) * 1000,
         )
 
-    def _crossed(self, windows: Windows, entry: AuditEntry) -> tuple[AnomalyKind, str] | None:
+    def _crossed(
+        self, windows: Windows, entry: AuditEntry | None
+    ) -> tuple[AnomalyKind, str] | None:
         limits = self.thresholds
         if self.unbacked:
             return AnomalyKind.NO_RUN_BEHIND, (
@@ -180,6 +190,25 @@ class AgentWatch:
             )
         return None
 
+    def judge_before(self, seen: Windows | None) -> None:
+        """Judge the read before it is served, from the windows so far plus this read: a read
+        that would cross a volume threshold (or an agent's read with no work behind it) is
+        the one refused."""
+        if self.quarantined:
+            return
+        if self.unbacked:
+            self.crossing = self._crossed(Windows(0, 0, 0, 0), None)
+            return
+        if seen is None or self.run_behind:
+            return
+        after = Windows(
+            burst=seen.burst + 1,
+            baseline=seen.baseline,
+            customers=seen.customers + (0 if self.seen_customer else 1),
+            refused=0,
+        )
+        self.crossing = self._crossed(after, None)
+
     def _windows_after(self, entry: AuditEntry) -> Windows:
         refused = int(entry.outcome == AuditEntry.Outcome.REFUSED)
         if self.prior is not None:
@@ -206,9 +235,10 @@ def watch_begin(
     *, actor: Actor, customer_id: int, correlation_id: str, started: float
 ) -> AgentWatch | None:
     """Start watching one read by an agent or an API/MCP client (people and Rapport itself are
-    not watched): one query: whether it is quarantined, what work stands behind the read and
-    (without Redis) its windows so far. A client answers to no piece of work, so only its
-    volume and its refusals are judged."""
+    not watched) and judge it before it is served: one query (whether it is quarantined, when
+    a quarantine was last lifted, what work stands behind the read and, without Redis, its
+    windows so far), or that query and one Redis round trip. A client answers to no piece of
+    work, so only its volume and its refusals are judged."""
     if not actor.label.startswith(WATCHED_PREFIXES):
         return None
     label = actor.label
@@ -219,6 +249,7 @@ def watch_begin(
         _work_behind(correlation_id, customer_id).values("pk")[:1]
         if label.startswith("agent:")
         else Message.objects.none().values("pk"),
+        ActorQuarantine.objects.filter(actor=key, lifted_at__isnull=False).values("lifted_at")[:1],
     ]
     if not _redis_url():
         columns += _db_window_columns(label=key, customer_id=customer_id, limits=limits)
@@ -234,11 +265,31 @@ def watch_begin(
         quarantined=values[0] is not None,
         run_behind=values[1] is not None,
     )
-    if len(values) > 2:
-        burst, baseline, customers, seen, refused = (int(v or 0) for v in values[2:])
+    seen: Windows | None = None
+    if len(values) > 3:
+        burst, baseline, customers, seen_here, refused = (int(v or 0) for v in values[3:])
         watch.prior = Windows(burst=burst, baseline=baseline, customers=customers, refused=refused)
-        watch.seen_customer = seen > 0
+        watch.seen_customer = seen_here > 0
+        seen = watch.prior
+    elif not watch.quarantined:
+        try:
+            seen, watch.seen_customer = _redis_windows_peek(
+                key=key, customer_id=customer_id, limits=limits, lifted_at=_moment(values[2])
+            )
+        except redis.RedisError:
+            logger.warning("anomaly windows: Redis unavailable, judging the read afterwards")
+    watch.judge_before(seen)
     return watch
+
+
+def _moment(value: Any) -> dt.datetime | None:
+    """A timestamp from a raw scalar query: a datetime on PostgreSQL, text on SQLite."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    parsed = parse_datetime(str(value))
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, dt.UTC)
+    return parsed
 
 
 def _work_behind(correlation_id: str, customer_id: int) -> QuerySet[Any]:
@@ -381,6 +432,31 @@ def _redis_windows_add(
     return Windows(burst=burst, baseline=baseline, customers=distinct, refused=refused_count)
 
 
+def _redis_windows_peek(
+    *, key: str, customer_id: int, limits: Thresholds, lifted_at: dt.datetime | None
+) -> tuple[Windows, bool]:
+    """The actor's windows before this read, and whether this customer is in them, in one
+    round trip. Reads before a lifted quarantine are dropped here too, so a lift holds even
+    if the windows were not cleared when it was made."""
+    now = time.time()
+    reads, customers, refusals = _keys(key)
+    pipe = _redis_client(_redis_url()).pipeline(transaction=True)
+    if lifted_at is not None:
+        for zset in (reads, customers, refusals):
+            pipe.zremrangebyscore(zset, "-inf", lifted_at.timestamp())
+    pipe.zremrangebyscore(customers, "-inf", now - limits.customers_seconds)
+    pipe.zcount(reads, now - limits.burst_seconds, "+inf")
+    pipe.zcount(reads, now - limits.baseline_seconds, f"({now - limits.burst_seconds}")
+    pipe.zcard(customers)
+    pipe.zscore(customers, str(customer_id))
+    pipe.zcount(refusals, now - limits.refused_seconds, "+inf")
+    *_, burst, baseline, distinct, score, refused = pipe.execute()
+    seen = Windows(
+        burst=int(burst), baseline=int(baseline), customers=int(distinct), refused=int(refused)
+    )
+    return seen, score is not None
+
+
 def _commands(refused: bool) -> list[str]:
     """Which of the pipeline's replies are the counts, in the order they were asked."""
     commands = ["add", "trim", "count", "count", "add", "trim", "count"]
@@ -508,3 +584,11 @@ def quarantines_recent(*, since: dt.datetime) -> QuerySet[AuditEntry]:
         Q(actor_label=WATCH_LABEL) & Q(timestamp__gte=since)
     ).order_by("-timestamp")
     return entries
+
+
+def actor_is_quarantined(actor: Actor) -> bool:
+    """Whether this agent or client is quarantined now (people never are): checked up front by
+    what answers without reading a customer first (a search that finds nothing, a write)."""
+    if not actor.label.startswith(WATCHED_PREFIXES):
+        return False
+    return ActorQuarantine.objects.filter(actor=quarantine_key(actor.label), active=True).exists()

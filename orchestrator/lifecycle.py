@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
@@ -15,14 +15,21 @@ from memory import selectors
 from memory.actors import AgentActor, Partition
 from memory.events import ConversationStatus, publish
 from memory.models import Conversation, Fact, Message
+from memory.redaction import Redactor
 from memory.selectors import context_read
 from memory.services import conversation_go_quiet, fact_assert
 from orchestrator.agents.entities import stated_facts
 from orchestrator.models import PipelineRun
 
+if TYPE_CHECKING:
+    from memory.context import ContextPack
+
+# Reconciling statements into facts reads what the customer said in clear (an address, a
+# phone they gave), so the summariser holds `pii` as the entities agent does; its reads are
+# audited as such, and the words it works from are only those the gate handed it.
 SUMMARIZER = AgentActor(
     name="summarizer",
-    scopes=frozenset({Partition.MESSAGES, Partition.BUSINESS, Partition.EMOTION}),
+    scopes=frozenset({Partition.MESSAGES, Partition.BUSINESS, Partition.EMOTION, Partition.PII}),
 )
 SUMMARY_TURNS = 200
 
@@ -78,9 +85,7 @@ def conversation_wrap_up(*, conversation_id: int, status: str) -> WrapUp:
         correlation_id=f"conversation:{conversation.pk}",
         recent_turns=SUMMARY_TURNS,
     )
-    reconciled = _facts_reconcile(
-        conversation=conversation, version=pack.versions.get(Partition.BUSINESS.value)
-    )
+    reconciled = _facts_reconcile(conversation=conversation, pack=pack)
     summary = _summary(conversation=conversation, pack=pack, reconciled=reconciled)
     quiet = conversation_go_quiet(
         conversation=conversation,
@@ -88,19 +93,37 @@ def conversation_wrap_up(*, conversation_id: int, status: str) -> WrapUp:
         summary=summary,
         metadata={"reconciled": reconciled.to_json()},
     )
-    publish(ConversationStatus(conversation_id=quiet.pk, status=quiet.status, summary=summary))
+    # The live event reaches every console watching, agents without `pii` among them: it
+    # carries the summary masked; the stored one is masked on the way out by each reader.
+    publish(
+        ConversationStatus(
+            conversation_id=quiet.pk, status=quiet.status, summary=Redactor().text(summary)
+        )
+    )
     return WrapUp(conversation=quiet, status=quiet.status, summary=summary, reconciled=reconciled)
 
 
-def _facts_reconcile(*, conversation: Conversation, version: int | None) -> Reconciled:
+def _facts_reconcile(*, conversation: Conversation, pack: ContextPack) -> Reconciled:
     """State again, in order, what the customer said in this conversation, and sort each key
     by what was current when the conversation started: new, updated, confirmed, or
-    contradicted (a newer value, stated elsewhere since, stands)."""
-    inbound = selectors.messages_inbound_in_order(conversation=conversation)
+    contradicted (a newer value, stated elsewhere since, stands).
+
+    The words are the turns the gate handed over in this read, and only in clear: a
+    statement read masked would file the mask as the customer's address. Without `pii` and
+    `business` nothing is reconciled."""
+    if not {Partition.PII, Partition.BUSINESS, Partition.MESSAGES} <= pack.partitions:
+        return Reconciled()
+    version = pack.versions.get(Partition.BUSINESS.value)
+    words = {t.message_id: t.text for t in pack.turns if t.conversation_id == conversation.pk}
+    inbound = [
+        message
+        for message in selectors.messages_inbound_in_order(conversation=conversation)
+        if message.pk in words
+    ]
     last_said: dict[str, tuple[str, float, Message]] = {}
     for message in inbound:
         for key, value, confidence in stated_facts(
-            message.text, at=message.sent_at, channel=message.channel
+            words[message.pk], at=message.sent_at, channel=message.channel
         ):
             last_said[key] = (value, confidence, message)
     if not last_said:
@@ -152,7 +175,7 @@ def _facts_reconcile(*, conversation: Conversation, version: int | None) -> Reco
     )
 
 
-def _summary(*, conversation: Conversation, pack: Any, reconciled: Reconciled) -> str:
+def _summary(*, conversation: Conversation, pack: ContextPack, reconciled: Reconciled) -> str:
     turns = [t for t in pack.turns if t.conversation_id == conversation.pk]
     said = [t for t in turns if t.direction == Message.Direction.INBOUND]
     intents = list(

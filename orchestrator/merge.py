@@ -15,16 +15,19 @@ from typing import Any
 from django.db import transaction
 
 from memory import services as memory_services
-from memory.identities import InvalidAddress
+from memory.identities import InvalidAddress, normalize_identity
 from memory.models import Case, Customer, Fact, Identity, Message
 from memory.selectors import (
     case_find,
     case_find_by_reference,
     cases_find_by_reference_keys,
+    customer_find_by_identity,
     customer_get,
     fact_find_current,
 )
+from memory.services import LinkEvidence
 from orchestrator.agents.base import ProposedWrite, WriteKind
+from orchestrator.intelligence.postcodes import postcodes_in
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +132,7 @@ def _apply(
     if write.kind == WriteKind.IDENTITY:
         return _identity_link(agent=agent, write=write, message=message)
     if write.kind == WriteKind.LINK:
-        return _link_by_reference(agent=agent, write=write, message=message)
+        return _link_by_evidence(agent=agent, write=write, message=message)
     if write.kind == WriteKind.PROFILE:
         if message.customer.display_name:
             return {"value": write.value, "skipped": "name already known"}
@@ -197,7 +200,9 @@ def _case_status(*, agent: str, write: ProposedWrite, message: Message) -> dict[
 
 
 def _identity_link(*, agent: str, write: ProposedWrite, message: Message) -> dict[str, Any]:
-    """Link a stated e-mail or phone, or ask a person about a merge when someone else has it."""
+    """Link a stated e-mail or phone as a claim to verify; when another customer holds it,
+    a person is asked about a merge: knowing someone's address never makes you them.
+    """
     kind = Identity.Kind.EMAIL if write.key == "email" else Identity.Kind.PHONE
     try:
         identity = memory_services.identity_link(
@@ -207,62 +212,121 @@ def _identity_link(*, agent: str, write: ProposedWrite, message: Message) -> dic
             source=f"stated in message #{message.pk}",
         )
     except memory_services.IdentityBelongsToAnotherCustomer as clash:
-        return _one_person(
-            agent=agent,
-            message=message,
-            other=clash.identity.customer,
-            evidence=(
-                f"customer stated {kind} {write.value},"
-                f" held by customer #{clash.identity.customer_id}"
+        holder = clash.identity.customer
+        if holder.merged_into_id is not None:
+            return {"value": write.value, "skipped": "held by a merged-away record"}
+        memory_services.merge_propose(
+            customer=message.customer,
+            other_customer=holder,
+            reason=(
+                f"customer stated {kind} {write.value}, held by customer #{holder.pk}"
+                f" (message #{message.pk})"
             ),
+            proposed_by=f"agent:{agent}",
+            evidence_message=message,
         )
+        return {"value": write.value, "merge_proposed_with": holder.pk}
     except InvalidAddress:
         return {"value": write.value, "skipped": "not a usable address"}
     return {"value": identity.value}
 
 
-def _link_by_reference(*, agent: str, write: ProposedWrite, message: Message) -> dict[str, Any]:
-    """A reference the customer quoted (typed, or spelled out on a call) that another record
-    holds is evidence that both records are this customer.
+def _link_by_evidence(*, agent: str, write: ProposedWrite, message: Message) -> dict[str, Any]:
+    """Weigh what the customer quoted against each record that holds some of it: a reference,
+    a stated e-mail or phone, a name, a postcode. Memory's rule decides what it is enough for
+    (two independent pieces link; one asks a person).
     """
-    keys = [str(key) for key in write.detail.get("keys", [])]
-    owners = {
-        case.customer_id: case
-        for case in cases_find_by_reference_keys(keys=keys)
-        if case.customer_id != message.customer_id
-    }
-    if not owners:
-        return {"value": "", "skipped": "no other record holds these references"}
-    if len(owners) > 1:
-        return {"value": "", "skipped": "the references belong to several customers"}
-    case = next(iter(owners.values()))
-    return _one_person(
-        agent=agent,
-        message=message,
-        other=customer_get(customer_id=case.customer_id),
-        evidence=(
-            f"customer quoted {case.kind} {case.reference}, held by customer #{case.customer_id}"
-        ),
-        stated_name=str(write.detail.get("name", "")),
-    )
+    detail = write.detail
+    name = str(detail.get("name") or "") or message.customer.display_name
+    found: dict[int, set[str]] = {}
+    quoted: dict[int, list[str]] = {}
+    keys = [str(key) for key in detail.get("keys", [])]
+    for case in cases_find_by_reference_keys(keys=keys):
+        if case.customer_id != message.customer_id:
+            found.setdefault(case.customer_id, set()).add(LinkEvidence.REFERENCE)
+            quoted.setdefault(case.customer_id, []).append(f"{case.kind} {case.reference}")
+    for kind, raw in detail.get("contacts", []):
+        holder = _contact_holder(str(kind), str(raw))
+        if holder is not None and holder != message.customer_id:
+            found.setdefault(holder, set()).add(LinkEvidence.CONTACT)
+            quoted.setdefault(holder, []).append(f"{kind} {raw}")
+    if not found:
+        return {"value": "", "skipped": "no other record holds what was quoted"}
+    postcodes = {str(code) for code in detail.get("postcodes", [])}
+    outcomes = []
+    for holder_id in sorted(found):
+        other = customer_get(customer_id=holder_id)
+        if other.merged_into_id is not None:
+            continue
+        evidence = set(found[holder_id])
+        if postcodes and postcodes & _postcodes_of(holder_id):
+            evidence.add(LinkEvidence.POSTCODE)
+            quoted[holder_id].append("postcode")
+        outcomes.append(
+            _one_person(
+                agent=agent,
+                message=message,
+                other=other,
+                evidence=frozenset(evidence),
+                reason=(
+                    f"customer quoted {', '.join(quoted[holder_id])}, held by customer #{holder_id}"
+                ),
+                stated_name=name,
+                may_link=len(found) == 1,
+            )
+        )
+        if message.customer_id == holder_id:
+            break
+    return outcomes[-1] if outcomes else {"value": "", "skipped": "only merged-away records"}
+
+
+def _contact_holder(kind: str, raw: str) -> int | None:
+    try:
+        value = normalize_identity(kind, raw)
+    except InvalidAddress:
+        return None
+    holder = customer_find_by_identity(kind=kind, value=value)
+    return holder.pk if holder is not None else None
+
+
+def _postcodes_of(customer_id: int) -> frozenset[str]:
+    """The postcodes in the addresses a record holds (its current address and postcode)."""
+    codes: set[str] = set()
+    for key in ("address", "postcode", "zip"):
+        fact = fact_find_current(customer_id=customer_id, key=key)
+        if fact is not None:
+            codes |= postcodes_in(fact.value) or (
+                {fact.value.replace(" ", "").upper()} if key != "address" else set()
+            )
+    return frozenset(codes)
 
 
 def _one_person(
-    *, agent: str, message: Message, other: Customer, evidence: str, stated_name: str = ""
+    *,
+    agent: str,
+    message: Message,
+    other: Customer,
+    evidence: frozenset[str],
+    reason: str,
+    stated_name: str = "",
+    may_link: bool = True,
 ) -> dict[str, Any]:
     """Act on evidence that the message's customer is `other` too, by memory's rule."""
     before = message.customer_id
     customer = memory_services.customer_link_evidence(
         customer=message.customer,
         other=other,
-        evidence=f"{evidence} (message #{message.pk})",
+        evidence=evidence if may_link else frozenset(),
+        reason=f"{reason} (message #{message.pk})",
         decided_by=f"agent:{agent}",
         message=message,
         stated_name=stated_name,
     )
     message.refresh_from_db(fields=["customer"])
-    if customer.pk != before:
-        return {"value": str(customer.pk), "merged_into": customer.pk}
-    if message.customer_id != before:
-        return {"value": str(message.customer_id), "merged_into": message.customer_id}
-    return {"value": str(other.pk), "merge_proposed_with": other.pk}
+    if customer.pk != before or message.customer_id != before:
+        return {
+            "value": str(message.customer_id),
+            "merged_into": message.customer_id,
+            "evidence": sorted(evidence),
+        }
+    return {"value": str(other.pk), "merge_proposed_with": other.pk, "evidence": sorted(evidence)}

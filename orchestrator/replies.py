@@ -4,7 +4,8 @@ so a reply can never state a name, a case or a fact the responder was not allowe
 A template is text with `{placeholders}`. `[...]` is an optional part, dropped when any
 placeholder in it is unknown to the context; `[first|second]` says the first part when the
 context fills it, else the second. A placeholder outside brackets that the context cannot fill
-makes the template unusable, and the responder falls back to a plain acknowledgement.
+makes the template unusable, and the responder falls back to a plain acknowledgement. A value
+the responder was only shown masked counts as unknown: a customer never reads "[address-1]".
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from memory.masked import has_masked_token
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -117,7 +120,9 @@ def context_values(pack: ContextPack, *, case_id: int | None = None) -> dict[str
     for fact in pack.facts:
         if fact.case_reference is None or (case and fact.case_reference == case.reference):
             values.setdefault(f"fact.{fact.key}", fact.value)
-    return values
+    # A value the responder saw masked ("[address-1], Springfield") is one it may not state:
+    # left unknown, so the template's variant without it is the one said.
+    return {name: value for name, value in values.items() if not has_masked_token(value)}
 
 
 def template_fill(body: str, *, values: dict[str, str], name: str = "") -> FilledReply:

@@ -11,17 +11,26 @@ import datetime as dt
 from typing import Any
 
 from celery import chord, group, shared_task
-from django.db import OperationalError, transaction
+from django.db import InterfaceError, OperationalError, transaction
 
+from memory.models import Message
 from memory.selectors import conversation_find
+from memory.services import MergeRefused
+from memory.signals import outbound_message_queued
 from orchestrator import lifecycle, pipeline
 from orchestrator.models import PipelineRun
 from orchestrator.people import clocks, queue
+from orchestrator.pipeline.stored import agent_results_stored
+from orchestrator.pipeline.sweep import pipeline_sweep_find
 
+# A lost connection, a deadlock or serialization failure (OperationalError, InterfaceError),
+# and a merge that another message's run made first (MergeRefused: the retry sees the records
+# already one) are retried with backoff; after the last try the run stays `failed`, visible.
 RETRY_DATABASE_HICCUPS: dict[str, Any] = {
-    "autoretry_for": (OperationalError,),
-    "retry_backoff": True,
+    "autoretry_for": (OperationalError, InterfaceError, MergeRefused),
+    "retry_backoff": 2,
     "retry_backoff_max": 300,
+    "retry_jitter": True,
     "max_retries": 5,
 }
 
@@ -29,6 +38,9 @@ RETRY_DATABASE_HICCUPS: dict[str, Any] = {
 @shared_task(
     name="orchestrator.message_process_inbound",
     acks_late=True,
+    # Nobody waits for its value; without one, publishing needs no result-store subscription,
+    # so a web process hands a message on with one round trip to the broker.
+    ignore_result=True,
     time_limit=120,
     soft_time_limit=100,
     **RETRY_DATABASE_HICCUPS,
@@ -59,14 +71,18 @@ def message_process_inbound(message_id: int) -> int | None:
     **RETRY_DATABASE_HICCUPS,
 )
 def agent_run(run_id: int, agent_name: str) -> dict[str, Any]:
-    """One agent on one message (a chord header task); its failures are recorded, not raised."""
+    """One agent on one message (a chord header task); its failures are recorded, not raised.
+    Returns only the agent's name and status: what it found is in its AgentRun row, so no
+    customer words sit in the result store or the worker's log."""
     (result,) = pipeline.agents_run(run_id=run_id, names=[agent_name])
-    return result.to_json()
+    return {"agent": result.agent, "status": result.status}
 
 
 @shared_task(
     name="orchestrator.pipeline_finish",
     acks_late=True,
+    # Nobody reads its value, and a failure's message may quote a customer: nothing stored.
+    ignore_result=True,
     time_limit=60,
     soft_time_limit=50,
     **RETRY_DATABASE_HICCUPS,
@@ -74,7 +90,8 @@ def agent_run(run_id: int, agent_name: str) -> dict[str, Any]:
 def pipeline_finish(results: list[dict[str, Any]], run_id: int) -> int | None:
     """The chord body: merge, route, reply and deliver once; the reply's message id."""
     reply = pipeline.pipeline_finish(
-        run_id=run_id, results=[pipeline.AgentResult.from_json(r) for r in results]
+        run_id=run_id,
+        results=agent_results_stored(run_id=run_id, names=[r["agent"] for r in results]),
     )
     return reply.message_id if reply is not None else None
 
@@ -91,6 +108,8 @@ def conversations_sweep() -> int:
 @shared_task(
     name="orchestrator.conversation_wrap_up",
     acks_late=True,
+    # Nobody reads its value, and a failure's message may quote a customer: nothing stored.
+    ignore_result=True,
     time_limit=120,
     soft_time_limit=100,
     **RETRY_DATABASE_HICCUPS,
@@ -129,3 +148,29 @@ def sla_sweep() -> int:
     escalated = clocks.sla_breaches_escalate()
     queue.queue_assign_waiting()
     return len(escalated)
+
+
+@shared_task(
+    name="orchestrator.pipeline_sweep",
+    acks_late=True,
+    ignore_result=True,
+    time_limit=60,
+    soft_time_limit=50,
+)
+def pipeline_sweep() -> dict[str, int]:
+    """Beat: hand every stored message that has no pipeline run (its hand-off was lost) and
+    every run stuck in `running` (its worker died) to the pipeline again, and every reply
+    whose delivery task was lost to delivery; the unique run per message, the run's final
+    status and the delivery claim keep each answered and sent once."""
+    sweep = pipeline_sweep_find()
+    for message_id in sweep.to_enqueue:
+        message_process_inbound.delay(message_id)
+    for message_id in sweep.undelivered:
+        # The channels layer delivers on this signal; its claim sends each message once.
+        outbound_message_queued.send(sender=Message, message_id=message_id)
+    return {
+        "unplanned": len(sweep.unplanned),
+        "retried": len(sweep.retried),
+        "given_up": len(sweep.given_up),
+        "undelivered": len(sweep.undelivered),
+    }

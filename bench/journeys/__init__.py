@@ -22,13 +22,33 @@ Identity cases: `a` the CRM knows the customer (profile); `b` no profile, channe
 an e-mail address stated in an SMS or by the reference key repeated on a second channel; `c` a
 call from another person's phone where the caller gives their full name and key (often spelled
 out); `d` an e-mail carries the customer's cell number in another format; `mixed` combines them.
+Two more cases are made only when asked for, after the others: `stranger`, someone quoting
+another journey's reference from their own phone or address (tag `stranger_quotes_reference`;
+the quoted reference is in their `private` list, so anything else of the other customer's in
+their context counts as a leak), and `new_phone`, a known customer texting from a new number
+with their name and reference (tag `new_phone_text`).
 Tag `linked_by_key_on_first_use` means the first message on the second channel both carries the
 key and states a fact, so the link must be made before that fact can be attributed.
 """
 
 from __future__ import annotations
 
-from bench.journeys.generator import IDENTITY_CASES, TAGS, generate_journeys, write_journeys
+from bench.journeys.generator import (
+    EXTRA_CASES,
+    EXTRA_TAGS,
+    IDENTITY_CASES,
+    TAGS,
+    generate_journeys,
+    write_journeys,
+)
 from bench.journeys.pools import FAMILIES
 
-__all__ = ["FAMILIES", "IDENTITY_CASES", "TAGS", "generate_journeys", "write_journeys"]
+__all__ = [
+    "EXTRA_CASES",
+    "EXTRA_TAGS",
+    "FAMILIES",
+    "IDENTITY_CASES",
+    "TAGS",
+    "generate_journeys",
+    "write_journeys",
+]

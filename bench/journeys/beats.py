@@ -301,3 +301,16 @@ def beat_alt_call(first: bool) -> Beat:
             link(state, "alt", state.events[0].identity)
 
     return run
+
+
+def beat_new_phone_text(state: JourneyState) -> None:
+    """The customer texts from a number Rapport has never seen, giving their name and key."""
+    rng, customer, phrases = state.rng, state.customer, state.phrases
+    state.tags.add("new_phone_text")
+    template = rng.choice(phrases.new_phone_openers)
+    segments = compose(
+        template, name=customer.name, key_label=state.domain.key_label, key=state.key
+    )
+    text, _typed = as_sms(rng, capitalise_first(segments), 0.0, phrases.typos)
+    add_event(state, "sms", "alt", text, "neutral", stated=[customer.name, state.key])
+    link(state, "alt", state.events[0].identity)

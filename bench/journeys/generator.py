@@ -17,6 +17,7 @@ from bench.journeys.beats import (
     beat_distractor,
     beat_fact,
     beat_key_on_new_channel,
+    beat_new_phone_text,
     beat_opening,
     beat_phone_in_text,
     beat_stated_email,
@@ -24,8 +25,16 @@ from bench.journeys.beats import (
     fact_values,
 )
 from bench.journeys.pools import Domain, FactSpec, Pools, load_pools
-from bench.journeys.render import fold
-from bench.journeys.state import Customer, Event, Fact, JourneyState, connected
+from bench.journeys.render import capitalise_first, compose, fold, sentence_case
+from bench.journeys.state import (
+    Customer,
+    Event,
+    Fact,
+    JourneyState,
+    connected,
+    identity_of,
+    say,
+)
 
 TAGS = (
     "update",
@@ -42,6 +51,12 @@ TAGS = (
     "long",
 )
 IDENTITY_CASES = ("a", "b", "c", "d", "mixed")
+# Asked for separately (`strangers=`, `new_phones=`) and appended after the journeys above, so
+# a file's other journeys stay as they were: `stranger` is someone else quoting a customer's
+# reference from their own phone or address; `new_phone` is a known customer texting from a
+# new number with their name and reference.
+EXTRA_CASES = ("stranger", "new_phone")
+EXTRA_TAGS = ("stranger_quotes_reference", "new_phone_text")
 FILE_START = dt.datetime(2026, 7, 6, 8, 0, tzinfo=dt.UTC)
 # Journey ids and random streams per family: the held-out file for a seed shares no customers
 # with the dev file for the same seed, and the dev streams are the ones the fixtures were made with.
@@ -59,6 +74,7 @@ class Plan:
     opening_channel: str
     links: tuple[str, ...]
     alt_calls: int
+    alt_channel: str = "voice"
 
 
 def _plan_identity(rng: random.Random, case: str, customer: Customer) -> Plan:
@@ -76,6 +92,8 @@ def _plan_identity(rng: random.Random, case: str, customer: Customer) -> Plan:
             return Plan(case, None, rng.choice(("sms", "email")), ("key_fact",), rng.randint(1, 3))
         case "d":
             return Plan(case, None, "email", ("phone_in_text",), 0)
+        case "new_phone":
+            return Plan(case, full, rng.choice(("sms", "email")), (), 1, alt_channel="sms")
     base = rng.choice(("stated_email", "phone_in_text", "key_fact"))
     profile = None
     if base == "stated_email" and rng.random() < 0.5:
@@ -157,7 +175,7 @@ def _build_beats(
     beats.append(beat_tone(rng.choice(("positive", "positive", "negative", "neutral"))))
     if plan.alt_calls:
         at = rng.randint(1 + head + len(linking), len(beats))
-        calls = [beat_alt_call(first=True)]
+        calls = [beat_new_phone_text if plan.alt_channel == "sms" else beat_alt_call(first=True)]
         calls += [beat_alt_call(first=False) for _ in range(plan.alt_calls - 1)]
         for offset, call in enumerate(calls):
             beats.insert(min(len(beats), at + offset * 2), call)
@@ -318,7 +336,24 @@ def _journey(
         journey["profiles"] = [plan.profile]
     journey["events"] = [event.payload for event in state.events]
     journey["probes"] = _probes(state, facts, reference)
+    if plan.alt_channel == "sms":
+        journey["probes"] = _with_probe_at_new_phone(state, journey["probes"], facts, reference)
     return journey
+
+
+def _with_probe_at_new_phone(
+    state: JourneyState, probes: list[dict[str, Any]], facts: list[Fact], reference: Fact | None
+) -> list[dict[str, Any]]:
+    """A probe at the first text from the new number: what an agent answering it must know
+    from the customer's other channels is what recognising them there is worth."""
+    at = next(i for i, event in enumerate(state.events) if event.identity == "alt")
+    if any(probe["after"] == at for probe in probes):
+        return probes
+    probe = _probe_at(state, at, facts, reference)
+    if not probe["needs"]:
+        return probes
+    kept = probes if len(probes) < 4 else probes[1:]
+    return sorted([*kept, probe], key=lambda p: p["after"])
 
 
 def _private_values(
@@ -334,14 +369,17 @@ def _private_values(
     return list(dict.fromkeys(values))
 
 
-def _collides(journey: dict[str, Any], accepted: list[dict[str, Any]]) -> bool:
-    """Whether this journey's private strings show up in another journey, or theirs in it."""
+def _collides(
+    journey: dict[str, Any], accepted: list[dict[str, Any]], shared: frozenset[str] = frozenset()
+) -> bool:
+    """Whether this journey's private strings show up in another journey, or theirs in it
+    (`shared`: a value it knows on purpose, the reference a stranger quotes)."""
     mine = fold(" ".join(_event_blob(journey)))
     for other in accepted:
         theirs = fold(" ".join(_event_blob(other)))
-        if any(fold(p) in theirs for p in journey["private"]):
+        if any(fold(p) in theirs for p in journey["private"] if p not in shared):
             return True
-        if any(fold(p) in mine for p in other["private"]):
+        if any(fold(p) in mine for p in other["private"] if p not in shared):
             return True
     return False
 
@@ -354,10 +392,14 @@ def _usable(journey: dict[str, Any]) -> bool:
     return bool(journey["probes"]) and len(journey["events"]) <= 20
 
 
-def generate_journeys(*, count: int, seed: int, family: str = "dev") -> list[dict[str, Any]]:
+def generate_journeys(
+    *, count: int, seed: int, family: str = "dev", strangers: int = 0, new_phones: int = 0
+) -> list[dict[str, Any]]:
     """`count` journeys worded from one phrase family, overlapping in time over a few weeks; the
     same seed and family give the same journeys. Domains and identity cases rotate so small
-    files are varied too."""
+    files are varied too. Then `new_phones` customers who text from a new number, and
+    `strangers` who quote a reference of one of the journeys before them; the first `count`
+    journeys are the same with or without these."""
     pools = load_pools(family)
     salt, prefix = SEED_SALT[family], ID_PREFIX[family]
     # Reproducible test data, not security: the seeded generator is the point (S311).
@@ -380,7 +422,102 @@ def generate_journeys(*, count: int, seed: int, family: str = "dev") -> list[dic
         else:
             raise RuntimeError(f"could not generate journey {index} for seed {seed} ({family})")
         journeys.append(journey)
+    for index in range(new_phones):
+        domain = domains[(count + index) % len(domains)]
+        start = file_start + dt.timedelta(minutes=file_rng.randint(0, 14 * 24 * 60))
+        for attempt in range(100):
+            rng = random.Random(f"{salt}{seed}:new_phone:{index}:{attempt}")  # noqa: S311
+            journey_id = f"{prefix}{seed}-n{index:02d}"
+            journey = _journey(rng, journey_id, domain, "new_phone", start, pools)
+            if _usable(journey) and not _collides(journey, journeys):
+                break
+        else:
+            raise RuntimeError(f"could not generate new-phone journey {index} for seed {seed}")
+        journeys.append(journey)
+    victims = list(journeys)
+    for index in range(strangers):
+        for attempt in range(100):
+            rng = random.Random(f"{salt}{seed}:stranger:{index}:{attempt}")  # noqa: S311
+            # One stranger per victim, so each quoted reference has one owner to leak from.
+            victim = rng.choice(victims)
+            journey = _stranger_journey(rng, f"{prefix}{seed}-s{index:02d}", victim, pools)
+            quoted = frozenset(journey["private"][:1])
+            if _usable(journey) and not _collides(journey, journeys, shared=quoted):
+                victims.remove(victim)
+                break
+        else:
+            raise RuntimeError(f"could not generate stranger journey {index} for seed {seed}")
+        journeys.append(journey)
     return journeys
+
+
+def _stranger_journey(
+    rng: random.Random, journey_id: str, victim: dict[str, Any], pools: Pools
+) -> dict[str, Any]:
+    """Someone who is not the victim's customer quotes the victim's reference from their own
+    phone or e-mail address, maybe under their own name, and asks what is on file. Their
+    context may hold what they said; everything else of the victim's counts as a leak."""
+    domain = next(d for d in pools.domains if d.name == victim["domain"])
+    key = str(victim["private"][0])
+    stranger = _make_customer(rng, pools)
+    first_contact = dt.datetime.fromisoformat(victim["events"][0]["t"].replace("Z", "+00:00"))
+    start = first_contact + dt.timedelta(hours=rng.randint(2, 72))
+    channel = rng.choice(("sms", "email"))
+    state = JourneyState(
+        pools=pools,
+        domain=domain,
+        customer=stranger,
+        key=key,
+        issue=rng.choice(domain.issues),
+        start=start,
+        rng=rng,
+        linked={identity_of(channel)},
+    )
+    state.tags.add("stranger_quotes_reference")
+    phrases = state.phrases
+    named = rng.random() < 0.5
+    template = rng.choice(phrases.stranger_named_asks if named else phrases.stranger_asks)
+    segments = compose(
+        template.replace("{key_label}", domain.key_label), key=key, name=stranger.name
+    )
+    subject = f"{sentence_case(domain.key_label)} {key}"
+    say(
+        state,
+        channel,
+        identity_of(channel),
+        capitalise_first(segments),
+        "neutral",
+        stated=[key],
+        subject=subject,
+    )
+    if rng.random() < 0.6:
+        follow_up = compose(rng.choice(phrases.stranger_follow_ups))
+        say(
+            state,
+            channel,
+            identity_of(channel),
+            capitalise_first(follow_up),
+            "neutral",
+            subject=f"Re: {subject}",
+        )
+    texts = [fold(_event_text(event.payload)) for event in state.events]
+    said_name = any(fold(stranger.name) in text for text in texts)
+    contact = stranger.email if channel == "email" else stranger.phone
+    private = [key, contact, *([stranger.name] if said_name else [])]
+    needs_name = said_name and fold(stranger.name) in texts[0]
+    probes = [
+        {"after": index, "needs": [key, *([stranger.name] if needs_name else [])], "stale": []}
+        for index in range(len(state.events))
+    ]
+    return {
+        "id": journey_id,
+        "domain": domain.name,
+        "identity_case": "stranger",
+        "tags": sorted(state.tags),
+        "private": private,
+        "events": [event.payload for event in state.events],
+        "probes": probes,
+    }
 
 
 def write_journeys(path: Path | str, journeys: Iterable[dict[str, Any]]) -> None:

@@ -112,6 +112,11 @@ class Phrases:
     voice_openers: Pool
     speech_fillers: Pool
     typos: dict[str, str]
+    # Someone quoting another customer's reference, and a customer texting from a new number.
+    stranger_asks: Pool
+    stranger_named_asks: Pool
+    stranger_follow_ups: Pool
+    new_phone_openers: Pool
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from channels_app import lockouts
 from memory.actors import Actor, ApiClientActor, UserActor
 from memory.services.clients import api_client_actor_for_token
 
@@ -36,10 +37,20 @@ class ApiClientTokenAuthentication(authentication.BaseAuthentication):
         parts = authentication.get_authorization_header(request).split()
         if not parts or parts[0].lower() != self.keyword.lower().encode():
             return None
+        # A client address that keeps presenting bad tokens is refused (429) until the window
+        # of RAPPORT_AUTH_FAILURE_RATES["api"] ends, so tokens cannot be guessed at speed.
+        address = lockouts.client_address(request._request) or ""
+        if lockouts.locked_out(door="api", address=address):
+            raise exceptions.Throttled(
+                wait=lockouts.seconds_until_reset(door="api", address=address),
+                detail="Too many failed token attempts from this address.",
+            )
         if len(parts) != 2:
+            lockouts.failure_record(door="api", address=address)
             raise exceptions.AuthenticationFailed("Give the token as: Token <token>.")
         actor = api_client_actor_for_token(token=parts[1].decode(errors="replace"))
         if actor is None:
+            lockouts.failure_record(door="api", address=address)
             raise exceptions.AuthenticationFailed("Unknown or revoked client token.")
         return ClientPrincipal(actor), actor
 

@@ -17,6 +17,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import BaseModel
 
+from channels_app import lockouts
 from memory.actors import ApiClientActor, Partition
 from memory.identities import normalize_identity
 from memory.models import Customer
@@ -71,11 +72,17 @@ def _when(raw: str | None, name: str) -> dt.datetime | None:
     return parsed
 
 
-def _customer_named(customer: str) -> Customer:
-    """A customer by id, phone or e-mail; no context is read finding them."""
+def _customer_named(customer: str, actor: ApiClientActor) -> tuple[Customer, bool]:
+    """A customer by id, phone or e-mail, and whether it was found by phone or e-mail (which
+    needs `identities`, and makes the read that follows one of identities too); no context
+    is read finding them."""
     if customer.strip().isdigit():
         found = customer_find(customer_id=int(customer))
+        by_identity = False
     else:
+        if not actor.may_read(Partition.IDENTITIES):
+            raise ToolError("finding a customer by phone or e-mail needs the identities scope")
+        by_identity = True
         kind = "email" if "@" in customer else "phone"
         try:
             found = customer_find_by_identity(kind=kind, value=normalize_identity(kind, customer))
@@ -83,7 +90,7 @@ def _customer_named(customer: str) -> Customer:
             found = None
     if found is None:
         raise ToolError(f"no customer {customer!r}")
-    return found
+    return found, by_identity
 
 
 def server_build(*, token: str | None = None) -> MCPServer:
@@ -117,16 +124,19 @@ def server_build(*, token: str | None = None) -> MCPServer:
         limit: int = 10,
     ) -> SearchResults:
         actor = await actor_of(ctx)
-        hits = await sync_to_async(context_search)(
-            actor=actor,
-            query=query,
-            purpose="mcp: search",
-            channel=channel or "",
-            since=_when(since, "since"),
-            until=_when(until, "until"),
-            sentiment=sentiment or "",
-            limit=max(1, min(limit, 25)),
-        )
+        try:
+            hits = await sync_to_async(context_search)(
+                actor=actor,
+                query=query,
+                purpose="mcp: search",
+                channel=channel or "",
+                since=_when(since, "since"),
+                until=_when(until, "until"),
+                sentiment=sentiment or "",
+                limit=max(1, min(limit, 25)),
+            )
+        except ContextAccessRefused as refused:
+            raise ToolError(str(refused)) from None
         return SearchResults(results=[FoundItem(**hit.to_json()) for hit in hits])
 
     @server.tool(
@@ -148,10 +158,11 @@ def server_build(*, token: str | None = None) -> MCPServer:
             raise ToolError(str(error)) from None
 
         def read() -> CustomerContext:
+            found, by_identity = _customer_named(customer, actor)
             pack = context_read(
                 actor=actor,
-                customer=_customer_named(customer),
-                partitions=asked,
+                customer=found,
+                partitions=asked | ({Partition.IDENTITIES} if by_identity else set()),
                 purpose="mcp: retrieve",
             )
             return CustomerContext(
@@ -210,10 +221,32 @@ class McpHttpApp:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        client = scope.get("client") or ("", 0)
+        address = lockouts.address_from(remote_addr=str(client[0]), headers=headers)
+        if await sync_to_async(lockouts.locked_out)(door="mcp", address=address):
+            wait = await sync_to_async(lockouts.seconds_until_reset)(door="mcp", address=address)
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 429,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"retry-after", str(wait).encode()),
+                    ],
+                }
+            )
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": b'{"detail": "too many failed token attempts from this address"}',
+                }
+            )
+            return
         actor = await sync_to_async(api_client_actor_for_token)(
             token=bearer_token(headers), via="mcp"
         )
         if actor is None:
+            await sync_to_async(lockouts.failure_record)(door="mcp", address=address)
             await send(
                 {
                     "type": "http.response.start",

@@ -93,7 +93,7 @@ class ContextPackSerializer(serializers.Serializer[dict[str, Any]]):
 
 
 class RecordFilterSerializer(serializers.Serializer[dict[str, Any]]):
-    conversation = serializers.IntegerField(required=False)
+    conversation = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     channel = serializers.ChoiceField(choices=Channel.choices, required=False)
     since = serializers.DateTimeField(required=False)
     until = serializers.DateTimeField(required=False)
@@ -114,10 +114,16 @@ class RecordListSerializer(serializers.Serializer[dict[str, Any]]):
 class FactWriteSerializer(serializers.Serializer[dict[str, Any]]):
     key = serializers.CharField(max_length=100)
     value = serializers.CharField()
-    case = serializers.IntegerField(required=False, help_text="The case id, for a case's fact.")
+    case = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="The case id, for a case's fact.",
+    )
     expected_version = serializers.IntegerField(
         required=False,
         min_value=0,
+        max_value=2**31 - 1,
         help_text="The business version the value was read at (or send If-Match).",
     )
 

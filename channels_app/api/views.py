@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from channels_app.api import serializers as s
 from channels_app.api.attribution import AttributedWrites
 from channels_app.api.authentication import request_actor
+from channels_app.webhooks.validation import bounded_int
 from memory.actors import Actor, Partition
 from memory.identities import normalize_identity
 from memory.models import Customer, Fact
@@ -28,7 +29,9 @@ from memory.selectors import (
     context_search,
     customer_get,
     customers_index,
+    customers_shown,
     records_read,
+    write_admit,
 )
 from memory.services import (
     IdentityBelongsToAnotherCustomer,
@@ -48,10 +51,26 @@ def _held(actor: Actor, partitions: frozenset[Partition]) -> set[Partition]:
     return {p for p in partitions if actor.may_read(p)}
 
 
-class RecordPagination(LimitOffsetPagination):
+# Beyond this an offset is no page anyone reads, and beyond 2**63 the database cannot take it.
+MAX_OFFSET = 1_000_000_000
+# The largest business version a customer can have (a PositiveIntegerField).
+MAX_VERSION = 2**31 - 1
+
+
+class BoundedPagination(LimitOffsetPagination):
+    """limit/offset pages with a cap on both, so a huge number is a 400, not a database error."""
+
     default_limit = 50
     max_limit = 200
 
+    def get_offset(self, request: Request) -> int:
+        offset = super().get_offset(request)
+        if offset > MAX_OFFSET:
+            raise ValidationError({"offset": f"Ensure this value is at most {MAX_OFFSET}."})
+        return offset
+
+
+class RecordPagination(BoundedPagination):
     def bounds(self, request: Request) -> tuple[int, int]:
         self.request = request
         self.limit = self.get_limit(request) or self.default_limit
@@ -72,15 +91,30 @@ class RecordPagination(LimitOffsetPagination):
 
 
 class CustomerIndexView(generics.ListAPIView[Customer]):
-    """Customers by id, external id, phone or e-mail: ids only, no context. Needs `profile`."""
+    """Customers by id, external id, phone or e-mail: ids only. Needs `profile`, and
+    `identities` to look a customer up by phone or e-mail; every customer on the page is a
+    read through the gate (audited, and watched like any other read)."""
 
     serializer_class = s.CustomerIndexSerializer
-    pagination_class = LimitOffsetPagination
+    pagination_class = BoundedPagination
 
     @extend_schema(parameters=[s.CustomerIndexFilterSerializer])
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         _require(request_actor(request), Partition.PROFILE)
         return super().get(request, *args, **kwargs)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        by_identity = any(request.query_params.get(kind) for kind in ("phone", "email"))
+        shown = customers_shown(
+            actor=request_actor(request),
+            customers=page or [],
+            partitions=frozenset(
+                {Partition.PROFILE, *([Partition.IDENTITIES] if by_identity else [])}
+            ),
+            purpose="api: customer index",
+        )
+        return self.get_paginated_response(self.get_serializer(shown, many=True).data)
 
     def get_queryset(self) -> QuerySet[Customer]:
         narrowed = s.CustomerIndexFilterSerializer(data=self.request.query_params)
@@ -88,6 +122,7 @@ class CustomerIndexView(generics.ListAPIView[Customer]):
         identities: list[tuple[str, str]] = []
         for kind in ("phone", "email"):
             if raw := narrowed.validated_data.get(kind):
+                _require(request_actor(self.request), Partition.IDENTITIES)
                 try:
                     identities.append((kind, normalize_identity(kind, raw)))
                 except ValueError as error:
@@ -266,14 +301,32 @@ class FactListView(AttributedWrites, CustomerRecordsView):
     )
     def post(self, request: Request, customer_id: int) -> Response:
         actor = request_actor(request)
-        _require(actor, Partition.BUSINESS)
+        try:
+            customer = customer_get(customer_id=customer_id)
+        except Customer.DoesNotExist:
+            _require(actor, Partition.BUSINESS)  # no hint to an outsider whether it exists
+            raise
+        # Refused (out of scope, or quarantined) before anything is parsed, and recorded.
+        write_admit(
+            actor=actor,
+            customer=customer,
+            partitions=frozenset({Partition.BUSINESS}),
+            purpose="api: write fact",
+        )
         written = s.FactWriteSerializer(data=request.data)
         written.is_valid(raise_exception=True)
         given = written.validated_data
         expected = given.get("expected_version", _if_match_version(request))
         if expected is None:
             raise ValidationError({"expected_version": "Send it, or an If-Match header."})
-        customer = customer_get(customer_id=customer_id)  # an unknown one is the handler's 404
+        if expected > customer.business_version:
+            # A version never handed out was never read: nothing decided on it can be current.
+            raise ValidationError(
+                {
+                    "expected_version": "Ahead of the customer's business version "
+                    f"({customer.business_version}); read the facts again."
+                }
+            )
         case = None
         if "case" in given:
             case = case_find(case_id=given["case"], customer_id=customer.pk)
@@ -307,9 +360,10 @@ def _if_match_version(request: Request) -> int | None:
     raw = request.headers.get("If-Match", "").strip().removeprefix("W/").strip('"')
     if not raw:
         return None
-    if not raw.isdigit():
+    version = bounded_int(raw, 0, MAX_VERSION)
+    if version is None:
         raise ValidationError({"If-Match": "Give the business version, as in the ETag."})
-    return int(raw)
+    return version
 
 
 class SearchView(APIView):

@@ -226,8 +226,10 @@ def draft_discard(request: ConsoleRequest, conversation_id: int, draft_id: int) 
 def intent_correct(request: ConsoleRequest, conversation_id: int, message_id: int) -> HttpResponse:
     target = _conversation(request, conversation_id)
     message = message_inbound_find(message_id=message_id, customer_id=target.customer_id)
-    if message is None:
-        raise Http404("no such message of this customer")
+    # The message must be one of this conversation's, the one the person may open: a turn of
+    # the same customer in a conversation they may not open is not theirs to act on.
+    if message is None or message.conversation_id != target.pk:
+        raise Http404("no such message in this conversation")
     form = IntentCorrectionForm(request.POST)
     if form.is_valid():
         corrections.message_intent_correct(

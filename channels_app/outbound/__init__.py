@@ -80,7 +80,10 @@ def message_deliver(*, message_id: int) -> Message:
 def message_fail(*, message_id: int, reason: str, code: str = "") -> Message:
     """Give up on an outbound message: `failed`, with why, for a person to see and act on."""
     message = message_delivery_fail(message_id=message_id, reason=reason, code=code)
-    logger.error("outbound message #%s failed: %s", message_id, reason)
+    # A provider's reason may quote the customer's number: it stays on the message, for the
+    # console, and reaches the log only at DEBUG.
+    logger.error("outbound message #%s failed (code %s)", message_id, code or "none")
+    logger.debug("outbound message #%s failed: %s", message_id, reason)
     return message
 
 

@@ -23,6 +23,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
+from channels_app import lockouts
+
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
@@ -128,9 +130,20 @@ def body_too_large(request: HttpRequest) -> bool:
         return True
 
 
-def webhook(*, authenticate: Callable[[HttpRequest], int | None]) -> Callable[[View], View]:
+def too_many_failures(*, door: str, address: str) -> HttpResponse:
+    """429 for an address that used up its failed attempts, saying when it may try again."""
+    response = HttpResponse("too many failed attempts; try again later", status=429)
+    response["Retry-After"] = str(lockouts.seconds_until_reset(door=door, address=address))
+    return response
+
+
+def webhook(
+    *, authenticate: Callable[[HttpRequest], int | None], door: str
+) -> Callable[[View], View]:
     """Wrap a provider webhook: POST only, no CSRF (providers sign instead), size limit, then
-    `authenticate` (None to accept, or the status code to refuse with).
+    `authenticate` (None to accept, or the status code to refuse with). Failed attempts are
+    counted per client address at `door`; past the limit the address gets 429 until the
+    window ends, right credentials or not.
     """
 
     def decorate(view: View) -> View:
@@ -138,8 +151,13 @@ def webhook(*, authenticate: Callable[[HttpRequest], int | None]) -> Callable[[V
         def guarded(request: HttpRequest) -> HttpResponse:
             if body_too_large(request):
                 return HttpResponse("request body too large", status=413)
+            address = lockouts.client_address(request) or ""
+            if lockouts.locked_out(door=door, address=address):
+                logger.warning("webhook %s: %s is locked out", request.path, address)
+                return too_many_failures(door=door, address=address)
             refusal = authenticate(request)
             if refusal is not None:
+                lockouts.failure_record(door=door, address=address)
                 logger.warning("webhook %s refused with %s", request.path, refusal)
                 return HttpResponse("not authenticated", status=refusal)
             return view(request)
@@ -165,5 +183,5 @@ def sendgrid_authenticate(request: HttpRequest) -> int | None:
     return None if valid else 403
 
 
-twilio_webhook = webhook(authenticate=twilio_authenticate)
-sendgrid_webhook = webhook(authenticate=sendgrid_authenticate)
+twilio_webhook = webhook(authenticate=twilio_authenticate, door="twilio")
+sendgrid_webhook = webhook(authenticate=sendgrid_authenticate, door="email")

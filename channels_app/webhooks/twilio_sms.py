@@ -7,26 +7,25 @@ from typing import TYPE_CHECKING
 from twilio.twiml.messaging_response import MessagingResponse
 
 from channels_app import services
-from channels_app.webhooks.responses import bad_request, missing_fields, twiml_response
+from channels_app.webhooks import validation
+from channels_app.webhooks.responses import bad_request, twiml_response
 from channels_app.webhooks.security import twilio_webhook
 from memory.identities import InvalidAddress
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
 
-MAX_MEDIA = 10
-
 
 @twilio_webhook
 def sms_inbound(request: HttpRequest) -> HttpResponse:
     """Store the SMS and answer an empty <Response/> at once; the reply goes out later."""
     fields = request.POST
-    missing = missing_fields(fields, "MessageSid", "From", "To")
-    if missing is not None:
-        return missing
+    refused = validation.refusal(form=fields, query=request.GET, rules=validation.SMS_INBOUND)
+    if refused is not None:
+        return refused
     media = [
         {"url": fields[f"MediaUrl{n}"], "content_type": fields.get(f"MediaContentType{n}", "")}
-        for n in range(min(_int(fields.get("NumMedia")), MAX_MEDIA))
+        for n in range(int(fields.get("NumMedia", "").strip() or 0))
         if fields.get(f"MediaUrl{n}")
     ]
     try:
@@ -47,21 +46,14 @@ def sms_inbound(request: HttpRequest) -> HttpResponse:
 def sms_status(request: HttpRequest) -> HttpResponse:
     """Apply a delivery status callback; duplicates and late arrivals change nothing."""
     fields = request.POST
-    missing = missing_fields(fields, "MessageSid", "MessageStatus")
-    if missing is not None:
-        return missing
-    message_id = request.GET.get("message", "")
+    refused = validation.refusal(form=fields, query=request.GET, rules=validation.SMS_STATUS)
+    if refused is not None:
+        return refused
+    message_id = request.GET.get("message", "").strip()
     services.sms_status_record(
         message_sid=fields["MessageSid"],
         status=fields["MessageStatus"].strip().lower(),
         error_code=fields.get("ErrorCode", ""),
-        message_id=int(message_id) if message_id.isdigit() else None,
+        message_id=int(message_id) if message_id else None,
     )
     return twiml_response(MessagingResponse())
-
-
-def _int(raw: str | None) -> int:
-    try:
-        return max(0, int(raw or 0))
-    except ValueError:
-        return 0

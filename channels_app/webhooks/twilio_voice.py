@@ -10,7 +10,8 @@ from django.conf import settings
 from twilio.twiml.voice_response import VoiceResponse
 
 from channels_app import services
-from channels_app.webhooks.responses import bad_request, missing_fields, twiml_response
+from channels_app.webhooks import validation
+from channels_app.webhooks.responses import bad_request, twiml_response
 from channels_app.webhooks.security import twilio_webhook
 from memory.identities import InvalidAddress
 from orchestrator.pipeline import VoiceReply
@@ -74,9 +75,9 @@ def answer_for(reply: VoiceReply, *, turn: int, attempt: int = 0) -> VoiceRespon
 def call_inbound(request: HttpRequest) -> HttpResponse:
     """Open (or continue) the call's conversation and greet the caller with what we know."""
     fields = request.POST
-    missing = missing_fields(fields, "CallSid", "From", "To")
-    if missing is not None:
-        return missing
+    refused = validation.refusal(form=fields, query=request.GET, rules=validation.CALL_INBOUND)
+    if refused is not None:
+        return refused
     try:
         answer = services.call_answer(
             call_sid=fields["CallSid"], caller=fields["From"], called=fields["To"]
@@ -91,9 +92,9 @@ def call_inbound(request: HttpRequest) -> HttpResponse:
 def call_gather(request: HttpRequest) -> HttpResponse:
     """Store what the caller said and answer within the voice deadline (or hold and redirect)."""
     fields = request.POST
-    missing = missing_fields(fields, "CallSid", "From", "To")
-    if missing is not None:
-        return missing
+    refused = validation.refusal(form=fields, query=request.GET, rules=validation.CALL_GATHER)
+    if refused is not None:
+        return refused
     turn = _turn(request)
     if turn is None:
         return bad_request("missing or bad turn")
@@ -119,14 +120,13 @@ def call_gather(request: HttpRequest) -> HttpResponse:
 @twilio_webhook
 def call_reply_pickup(request: HttpRequest) -> HttpResponse:
     """Where a held caller is redirected: the late reply if it is ready, else hold again."""
-    missing = missing_fields(request.POST, "CallSid")
-    if missing is not None:
-        return missing
+    refused = validation.refusal(form=request.POST, query=request.GET, rules=validation.CALL_PICKUP)
+    if refused is not None:
+        return refused
     turn = _turn(request)
     if turn is None:
         return bad_request("missing or bad turn")
-    raw_attempt = request.GET.get("attempt", "1")
-    attempt = int(raw_attempt) if raw_attempt.isdigit() else MAX_PICKUPS
+    attempt = int(request.GET.get("attempt", "").strip() or 1)
     reply = services.call_turn_pickup(
         call_sid=request.POST["CallSid"],
         turn=turn,
@@ -141,21 +141,20 @@ def call_reply_pickup(request: HttpRequest) -> HttpResponse:
 def call_status(request: HttpRequest) -> HttpResponse:
     """A call status callback; an ended call closes its conversation with its duration."""
     fields = request.POST
-    missing = missing_fields(fields, "CallSid", "CallStatus")
-    if missing is not None:
-        return missing
-    duration = fields.get("CallDuration", "")
+    refused = validation.refusal(form=fields, query=request.GET, rules=validation.CALL_STATUS)
+    if refused is not None:
+        return refused
+    duration = fields.get("CallDuration", "").strip()
     services.call_close(
         call_sid=fields["CallSid"],
         call_status=fields["CallStatus"].strip().lower(),
-        duration_seconds=int(duration) if duration.isdigit() else None,
+        duration_seconds=int(duration) if duration else None,
     )
     return twiml_response(VoiceResponse())
 
 
 def _turn(request: HttpRequest) -> int | None:
-    raw = request.GET.get("turn", "")
-    return int(raw) if raw.isdigit() and int(raw) > 0 else None
+    return validation.bounded_int(request.GET.get("turn", "").strip(), 1, validation.MAX_TURN)
 
 
 def _confidence(raw: str | None) -> float | None:

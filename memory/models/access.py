@@ -3,8 +3,10 @@ head), the API clients that read from outside, and the quarantines of agents and
 
 from __future__ import annotations
 
+from typing import Any
+
 from auditlog.models import AbstractLogEntry
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -22,12 +24,16 @@ class AuditEntry(AbstractLogEntry):
     purpose = models.CharField(max_length=200, blank=True)
     partitions = models.JSONField(default=list, blank=True)
     outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True)
-    # The tamper-evident chain (access and compliance entries): a position, a hash of the
-    # entry's non-personal fields, and a keyed hash of that and the previous entry's chain hash.
-    # Personal fields (object_repr, changes, additional_data) stay outside it, so erasure may
-    # blank them without breaking verification.
-    seq = models.PositiveBigIntegerField(null=True, blank=True, unique=True, editable=False)
+    # The tamper-evident trail (every entry: reads, compliance records and auditlog's change
+    # entries), chained per shard: the entry's place (shard, seq), a hash of its fields (with
+    # `personal_hash`, the hash of the personal ones erasure may blank, folded in), the chain
+    # hash of the entry before it, and its own keyed chain hash over all of that. `object_repr`
+    # stays outside every hash, so erasure can scrub names. See memory/audit.py.
+    shard = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    seq = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
     content_hash = models.CharField(max_length=64, blank=True, editable=False)
+    personal_hash = models.CharField(max_length=64, blank=True, editable=False)
+    prev_hash = models.CharField(max_length=64, blank=True, editable=False)
     chain_hash = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta(AbstractLogEntry.Meta):
@@ -38,21 +44,64 @@ class AuditEntry(AbstractLogEntry):
             models.Index(fields=["actor_label", "-timestamp"]),
             models.Index(fields=["action", "-timestamp"]),
         ]
+        constraints = [
+            models.UniqueConstraint(fields=["shard", "seq"], name="audit_entry_one_per_place")
+        ]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """A new entry joins the chain as it is inserted, in one transaction with its shard head."""
+        if self._state.adding and self.seq is None:
+            with transaction.atomic(using=kwargs.get("using"), savepoint=False):
+                super().save(*args, **kwargs)
+            return
+        super().save(*args, **kwargs)
+
+    def _save_table(self, *args: Any, **kwargs: Any) -> Any:
+        # Django calls this after every pre_save receiver (auditlog's actor, our attribution)
+        # has filled the entry in, so the hashes cover what is actually stored.
+        if self._state.adding and self.seq is None:
+            from memory.audit import entry_chain  # the chain's writer lives with the audit trail
+
+            entry_chain(self)
+        return super()._save_table(*args, **kwargs)
 
 
 class AuditChain(models.Model):
-    """The head of the audit chain: how many chained entries the gate has written (its own
-    counter, checked against the entries found) and the last entry's chain hash.
+    """The head of one shard of the audit chain: how many entries the shard holds (the
+    writers' own counter, checked against the entries found) and its newest chain hash.
 
-    One row; every chained write updates it, so its row lock keeps concurrent writers on a
-    single chain.
+    One row per shard; a writer locks the first free one (`SKIP LOCKED`), so concurrent
+    readers each advance their own shard instead of queueing on one row.
     """
 
+    shard = models.PositiveSmallIntegerField(unique=True)
     seq = models.PositiveBigIntegerField(default=0)
     head_hash = models.CharField(max_length=64, default="0" * 64)
+    prev_hash = models.CharField(
+        max_length=64, default="0" * 64, help_text="The chain hash before the newest entry."
+    )
 
     def __str__(self) -> str:
-        return f"audit chain at #{self.seq}"
+        return f"audit chain shard {self.shard} at #{self.seq}"
+
+
+class AuditSeal(models.Model):
+    """A signed snapshot of every shard's head, chained to the seal before it and exported
+    outside the database (RAPPORT_AUDIT_ANCHOR_DIR, Redis), so entries cut from the end of a
+    shard, or the whole trail reset, are caught by `audit verify`."""
+
+    sealed_at = models.DateTimeField(default=timezone.now)
+    heads = models.JSONField(help_text="shard -> [seq, chain hash]")
+    entries = models.PositiveBigIntegerField(help_text="Entries sealed, all shards together.")
+    previous = models.CharField(max_length=64, unique=True, help_text="Root of the seal before.")
+    root = models.CharField(max_length=64, unique=True)
+    signature = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-pk"]
+
+    def __str__(self) -> str:
+        return f"audit seal #{self.pk} ({self.entries} entries)"
 
 
 class ApiClient(models.Model):

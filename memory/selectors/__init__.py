@@ -51,10 +51,16 @@ from memory.selectors.records import (
     RecordKind,
     RecordPage,
     records_read,
+    write_admit,
 )
 from memory.selectors.search import (
     SearchHit,
     context_search,
+    customers_shown,
+)
+from memory.selectors.sweeps import (
+    inbound_message_ids_stored_between,
+    outbound_message_ids_pending_between,
 )
 from memory.selectors.workflow import (
     conversation_answered_by_person_since,
@@ -71,6 +77,8 @@ from memory.selectors.workflow import (
 )
 
 __all__ = [
+    "inbound_message_ids_stored_between",
+    "outbound_message_ids_pending_between",
     "conversations_due",
     "facts_current_at",
     "messages_inbound_in_order",
@@ -100,6 +108,7 @@ __all__ = [
     "customer_find_by_identity",
     "customer_get",
     "customers_index",
+    "customers_shown",
     "email_thread_key_find",
     "emotion_trend",
     "fact_find_current",
@@ -122,6 +131,7 @@ __all__ = [
     "message_latest_inbound",
     "message_person_authors",
     "records_read",
+    "write_admit",
     "redact_pack",
     "sentiment_readings_by_message",
 ]

@@ -294,6 +294,9 @@ def _versions(customer: Customer, asked: frozenset[Partition]) -> dict[str, int]
     return {name: version for name, version in versions.items() if name in asked}
 
 
+_PREFERENCE_KEYS = ("preferred", "avoid")
+
+
 def _business(
     customer: Customer,
 ) -> tuple[tuple[CaseView, ...], tuple[FactView, ...], tuple[str, ...]]:
@@ -340,13 +343,24 @@ def _business(
     )
     still_true = {fact.value.casefold() for fact in current}
     still_true |= {case.reference.casefold() for case in open_cases}
-    superseded = tuple(
-        dict.fromkeys(
-            fact.value
-            for fact in versions
-            if fact.valid_until is not None and fact.value.casefold() not in still_true
-        )
-    )
+    # A replaced one-word preference ("email") is a word, not a value: masking it would
+    # blank the word wherever it appears. Every other replaced value is masked, and so is
+    # each part of a replaced list ("March 10th, the 14th") that no current value holds.
+    replaced = [
+        fact.value
+        for fact in versions
+        if fact.valid_until is not None
+        and fact.value.casefold() not in still_true
+        and (len(fact.value.split()) > 1 or not fact.key.startswith(_PREFERENCE_KEYS))
+    ]
+    parts = [
+        part.strip()
+        for value in replaced
+        if ", " in value
+        for part in value.split(", ")
+        if not any(part.strip().casefold() in true for true in still_true)
+    ]
+    superseded = tuple(dict.fromkeys(replaced + parts))
     cases = tuple(
         CaseView(
             case_id=case.pk,

@@ -8,7 +8,9 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from memory.actors import Actor, Partition
+from memory.audit import chained_entry_write
 from memory.models import (
+    AuditEntry,
     Case,
     Conversation,
     Customer,
@@ -17,7 +19,8 @@ from memory.models import (
 )
 from memory.redaction import Redactor
 from memory.selectors.dossier import json_ready
-from memory.selectors.gate import access_gate
+from memory.selectors.gate import ContextAccessRefused, access_gate
+from memory.watch import actor_is_quarantined
 
 if TYPE_CHECKING:
     pass
@@ -211,3 +214,37 @@ def _records_filtered(rows: Any, shape: _RecordShape, narrowed: RecordFilter) ->
     if narrowed.current_only and shape.model is Fact:
         rows = rows.filter(valid_until__isnull=True)
     return rows
+
+
+def write_admit(
+    *,
+    actor: Actor,
+    customer: Customer,
+    partitions: frozenset[Partition],
+    purpose: str,
+    correlation_id: str = "",
+) -> None:
+    """Let an actor's write to a customer's records through, or refuse it and record the
+    refusal (who, what, why) in the audit trail as the gate records a refused read: a write
+    needs the partitions it changes, and a quarantined agent or client writes nothing."""
+    missing = frozenset(p for p in partitions if not actor.may_read(p))
+    quarantined = actor_is_quarantined(actor)
+    if not missing and not quarantined:
+        return
+    reason = "the actor is quarantined" if quarantined else ""
+    detail: dict[str, object] = {"refused": sorted(p.value for p in missing or partitions)}
+    if reason:
+        detail["reason"] = reason
+    user = actor.user
+    chained_entry_write(
+        target=customer,
+        action=AuditEntry.Action.UPDATE,
+        actor_user=user if user is not None and user.pk is not None else None,
+        actor_label=actor.label,
+        purpose=purpose,
+        partitions=sorted(p.value for p in partitions),
+        outcome=AuditEntry.Outcome.REFUSED,
+        correlation_id=correlation_id,
+        detail=detail,
+    )
+    raise ContextAccessRefused(actor, missing or partitions, reason)

@@ -20,9 +20,10 @@ from memory.models import (
 from memory.redaction import Redactor
 from memory.selectors.dossier import json_ready
 from memory.selectors.gate import ContextAccessRefused, access_gate
+from memory.watch import actor_is_quarantined
 
 if TYPE_CHECKING:
-    pass
+    from collections.abc import Iterable
 
 
 # Search: finding customers and what they said, each customer's hits read through the gate -----
@@ -68,18 +69,31 @@ def context_search(
 
     The channel, time and sentiment filters narrow conversations and messages (and a
     sentiment filter leaves only messages). Every customer whose records are shown is a read
-    through the gate, audited and watched; a refused customer's hits are dropped unseen. One query
-    per kind of hit, then one gate per customer shown (at most `limit`).
+    through the gate, audited and watched. A customer is found by a phone or e-mail only for
+    an actor holding `identities` (else the search would say whose number it is). A quarantined
+    actor, or one the watch stops midway, is refused the whole search, not answered with less.
+    One query per kind of hit, then one gate per customer shown (at most `limit`).
     """
     query = query.strip()
+    if actor_is_quarantined(actor):
+        raise ContextAccessRefused(actor, frozenset(), "quarantined")
     if not query:
         return ()
     allowed = {kind for kind, partition in _HIT_PARTITIONS.items() if actor.may_read(partition)}
     if sentiment:
         allowed &= {"message"}
+    if not actor.may_read(Partition.PII) and _is_contact_detail(query):
+        # A phone or e-mail found inside words would name its owner to an actor who may only
+        # see it masked: such a query finds customers by their identities, or nothing.
+        allowed &= {"customer"}
     found: list[SearchHit] = []
+    by_identity = actor.may_read(Partition.IDENTITIES)
+
+    def customers_found(query: str, *, limit: int, **_: object) -> list[SearchHit]:
+        return _customers_found(query, limit=limit, by_identity=by_identity)
+
     finders = (
-        ("customer", _customers_found),
+        ("customer", customers_found),
         ("case", _cases_found),
         ("fact", _facts_found),
         ("conversation", _conversations_found),
@@ -110,13 +124,28 @@ def context_search(
                 correlation_id=correlation_id,
             ):
                 pass
-        except ContextAccessRefused:
+        except ContextAccessRefused as refused:
+            if refused.reason:
+                raise  # the watch stopped the actor: nothing more is shown, not even this page
             continue
         shown += [
             hit if redactor is None else replace(hit, snippet=redactor.text(hit.snippet))
             for hit in hits
         ]
     return tuple(shown)
+
+
+def _is_contact_detail(query: str) -> bool:
+    """Whether the query reads as a phone number or an e-mail address."""
+    from memory.identities import normalize_identity
+
+    for kind in (Identity.Kind.PHONE, Identity.Kind.EMAIL):
+        try:
+            normalize_identity(kind, query)
+        except ValueError:
+            continue
+        return True
+    return False
 
 
 def _snippet(text: str, query: str, width: int = 120) -> str:
@@ -127,11 +156,11 @@ def _snippet(text: str, query: str, width: int = 120) -> str:
     return ("..." if start else "") + cut + ("..." if start + width < len(flat) else "")
 
 
-def _customers_found(query: str, *, limit: int, **_: object) -> list[SearchHit]:
+def _customers_found(query: str, *, limit: int, by_identity: bool) -> list[SearchHit]:
     from memory.identities import normalize_identity
 
     matches = Q(display_name__icontains=query) | Q(external_id=query)
-    for kind in (Identity.Kind.PHONE, Identity.Kind.EMAIL):
+    for kind in (Identity.Kind.PHONE, Identity.Kind.EMAIL) if by_identity else ():
         try:
             value = normalize_identity(kind, query)
         except ValueError:
@@ -265,3 +294,30 @@ def _in_window(
     if until is not None:
         rows = rows.filter(**{f"{time_field}__lt": until})
     return rows
+
+
+def customers_shown(
+    *,
+    actor: Actor,
+    customers: Iterable[Customer],
+    partitions: frozenset[Partition],
+    purpose: str,
+    correlation_id: str = "",
+) -> list[Customer]:
+    """The customers a list page shows (an API index page, an admin list), each a read through
+    the gate of the partitions the page shows of them: audited and watched like any other
+    read, so a sweep through the index is seen. A quarantined actor, or one stopped midway,
+    is refused the page (ContextAccessRefused)."""
+    if actor_is_quarantined(actor):
+        raise ContextAccessRefused(actor, partitions, "quarantined")
+    shown = list(customers)
+    for customer in shown:
+        with access_gate(
+            actor=actor,
+            customer=customer,
+            asked=partitions,
+            purpose=purpose,
+            correlation_id=correlation_id,
+        ):
+            pass
+    return shown

@@ -34,6 +34,7 @@ from memory.services.messages import (
     DELIVERY_RANK,
     DeliveryClaim,
     InboundRecord,
+    MaskedDetailInReply,
     conversation_get_or_open,
     conversation_go_quiet,
     conversation_lock,
@@ -49,6 +50,7 @@ from memory.services.messages import (
     message_set_gist,
 )
 from memory.services.proposals import (
+    LinkEvidence,
     customer_link_evidence,
     intent_correction_record,
     merge_proposal_decide,
@@ -61,6 +63,8 @@ __all__ = [
     "DeliveryClaim",
     "IdentityBelongsToAnotherCustomer",
     "InboundRecord",
+    "LinkEvidence",
+    "MaskedDetailInReply",
     "MergeRefused",
     "StaleVersion",
     "case_open",

@@ -21,6 +21,7 @@ from memory.models import (
     WriteConflict,
 )
 from memory.services.customers import customer_create, customer_update_profile, identity_link
+from memory.text_limits import fact_value
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -149,7 +150,9 @@ def fact_assert(
     if case is not None and case.customer_id != customer.pk:
         raise ValueError("the case belongs to another customer")
     key = key.strip().lower()
-    value = value.strip()
+    # A fact is a short value; anything longer is cut to RAPPORT_MAX_FACT_CHARS, so no writer
+    # can hand every later context read megabytes to mask.
+    value = fact_value(value.strip())
     if not key or not value:
         raise ValueError("a fact needs a key and a value")
     if valid_from is None:

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from memory.identities import identity_kind_for_channel, normalize_identity
+from memory.masked import masked_tokens, without_masked_sentences
 from memory.models import (
     Channel,
     ChannelSwitch,
@@ -20,12 +21,17 @@ from memory.models import (
 )
 from memory.services.customers import customer_resolve
 from memory.signals import outbound_message_queued
+from memory.text_limits import analysis_text, stored_raw_text
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 
 # Conversations and messages ------------------------------------------------------------------
+
+
+class MaskedDetailInReply(ValueError):
+    """A reply that is nothing but sentences built on masked contact details: not sent."""
 
 
 @dataclass(frozen=True)
@@ -104,10 +110,20 @@ def message_record_inbound(
         if existing is not None:
             return InboundRecord(message=existing, created=False)
     sent_at = sent_at or timezone.now()
+    # Agents, analysis and masking read at most RAPPORT_MAX_MESSAGE_CHARS of a turn; what was
+    # cut stays in `raw_text`, the turn as it arrived, under a cap of its own.
+    analysed = analysis_text(text)
+    raw_text = stored_raw_text(raw_text or text) if raw_text or analysed != text else ""
+    text = analysed
     customer = customer_resolve(channel=channel, address=sender, display_name=display_name)
     kind = identity_kind_for_channel(channel)
     sender_value = normalize_identity(kind, sender)
-    thread_key = thread_key or f"{sender_value}|{recipient.strip().lower()}"
+    thread_key = _thread_key_of_sender(
+        channel=channel,
+        thread_key=thread_key or f"{sender_value}|{recipient.strip().lower()}",
+        customer=customer,
+        sender_value=sender_value,
+    )
     try:
         with transaction.atomic():
             conversation = conversation_get_or_open(
@@ -137,6 +153,24 @@ def message_record_inbound(
         existing = Message.objects.get(channel=channel, provider_id=provider_id)
         return InboundRecord(message=existing, created=False)
     return InboundRecord(message=message, created=True)
+
+
+def _thread_key_of_sender(
+    *, channel: str, thread_key: str, customer: Customer, sender_value: str
+) -> str:
+    """A thread is one person's: someone else writing into it (a reply from another address
+    with In-Reply-To set to the thread) starts a conversation of their own, filed under the
+    sender, until a person or linking evidence shows they are the same customer.
+    """
+    holder = (
+        Conversation.objects.filter(channel=channel, thread_key=thread_key)
+        .order_by("-last_message_at")
+        .values_list("customer_id", flat=True)
+        .first()
+    )
+    if holder is None or holder == customer.pk:
+        return thread_key
+    return f"{thread_key}|{sender_value}"
 
 
 def message_record_outbound(
@@ -185,10 +219,18 @@ def message_send(
 
     A voice reply is spoken in the live call's answer, so it is recorded as sent and nothing
     is queued; on every other channel the message waits in `pending`, and after commit
-    `outbound_message_queued` tells the channels layer to deliver it.
+    `outbound_message_queued` tells the channels layer to deliver it. Whoever wrote it, a
+    sentence carrying a redaction token is never sent (`MaskedDetailInReply` if nothing is left).
     """
     spoken = conversation.channel == Channel.VOICE
     metadata: dict[str, object] = {"in_reply_to": in_reply_to.pk} if in_reply_to else {}
+    if withheld := masked_tokens(text):
+        # The author was shown a masked detail ("[address-1]") and wrote it into the reply:
+        # the sentences carrying it are left out, never sent as they stand.
+        text = without_masked_sentences(text)
+        if not text:
+            raise MaskedDetailInReply("the reply only says things built on masked details")
+        metadata["withheld_masked"] = len(withheld)
     if spoken:
         metadata["spoken"] = True
     with transaction.atomic():
@@ -325,8 +367,10 @@ def message_delivery_claim(*, message_id: int) -> DeliveryClaim:
     in its own transaction, so a task delivered twice finds it taken and does not send again.
     Raises Message.DoesNotExist for an id that is no outbound message."""
     with transaction.atomic():
+        # Only the message row: the pipeline locks the conversation first and then writes
+        # messages, so a delivery locking both (a join locks every row it reads) deadlocked.
         message = (
-            Message.objects.select_for_update(no_key=True)
+            Message.objects.select_for_update(no_key=True, of=("self",))
             .select_related("conversation")
             .get(pk=message_id, direction=Message.Direction.OUTBOUND)
         )

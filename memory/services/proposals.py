@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
@@ -17,6 +20,8 @@ from memory.models import (
 from memory.services.customers import MergeRefused, customer_merge
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from django.contrib.auth.models import User
 
 
@@ -62,34 +67,80 @@ def _known_from_crm(customer: Customer) -> bool:
     )
 
 
+class LinkEvidence(StrEnum):
+    """A piece of evidence that the sender of a message is a customer Rapport already knows."""
+
+    REFERENCE = "reference"  # they quoted a case reference the record holds
+    CONTACT = "contact"  # they stated a phone or e-mail the record holds
+    NAME = "name"  # the name they gave is the record's name
+    POSTCODE = "postcode"  # they stated the postcode of the record's address
+
+
+_EVIDENCE_KINDS = frozenset(kind.value for kind in LinkEvidence)
+# Pieces of independent evidence it takes to link a record without asking a person.
+LINK_EVIDENCE_NEEDED = 2
+
+
+def _name_parts(name: str) -> list[str]:
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().casefold()
+    return re.findall(r"[a-z]+(?:['-][a-z]+)*", plain)
+
+
+def names_match(stated: str, known: str) -> bool:
+    """Whether a full name someone gives is the name a record holds: first and last name the
+    same, accents, case and middle names aside. A first name alone is never a match."""
+    said, held = _name_parts(stated), _name_parts(known)
+    if len(said) < 2 or len(held) < 2:
+        return False
+    return said[0] == held[0] and said[-1] == held[-1]
+
+
+def _names_clash(*names: str) -> bool:
+    """Two of these names cannot be the same person ("Ana" and "Ana Ruiz" can)."""
+    parts = [p for p in (_name_parts(n) for n in names) if p]
+    for index, first in enumerate(parts):
+        for second in parts[index + 1 :]:
+            if first[0] != second[0]:
+                return True
+            if len(first) > 1 and len(second) > 1 and first[-1] != second[-1]:
+                return True
+    return False
+
+
 def customer_link_evidence(
     *,
     customer: Customer,
     other: Customer,
-    evidence: str,
+    evidence: Collection[str],
+    reason: str,
     decided_by: str,
     message: Message | None = None,
     stated_name: str = "",
 ) -> Customer:
-    """Act on evidence that two records are one person (a stated e-mail, phone or reference
-    that the other record holds). Returns the record the message now belongs to.
+    """Act on evidence that `customer` (the sender of `message`) is the known record `other`.
+    Returns the record the message now belongs to.
 
-    A record Rapport only knows from inbound traffic, whose name is unknown or the same, is
-    folded into the other at once, the way an agent who hears a caller's name and order number
-    treats them as that customer. Two records that both came from the CRM, or whose names
-    differ, are never merged automatically: a merge is proposed for a person to decide.
+    Knowing one thing about a customer (an order number, their phone number, their name) is
+    not being them: a reference, a stated contact detail, the record's full name and its
+    postcode are weighed as separate pieces, and only two of them together link the records
+    at once. The name is checked here against `other`; the caller vouches for the rest.
+    Anything less, names that clash, or two records that both came from the CRM, make a merge
+    proposal for a person to decide; until then the sender keeps a record of their own.
     """
     if customer.pk == other.pk:
         return customer
-    names = {c.display_name.casefold() for c in (customer, other) if c.display_name}
-    if stated_name:
-        names.add(stated_name.casefold())
+    pieces = {LinkEvidence(kind) for kind in evidence if kind in _EVIDENCE_KINDS}
+    pieces.discard(LinkEvidence.NAME)
+    if stated_name and names_match(stated_name, other.display_name):
+        pieces.add(LinkEvidence.NAME)
     crm_known = [c for c in (customer, other) if _known_from_crm(c)]
-    if len(names) > 1 or len(crm_known) == 2:
+    clash = _names_clash(customer.display_name, other.display_name, stated_name)
+    if len(pieces) < LINK_EVIDENCE_NEEDED or clash or len(crm_known) == 2:
+        held = ", ".join(sorted(pieces)) or "no verified piece"
         merge_propose(
             customer=customer,
             other_customer=other,
-            reason=evidence,
+            reason=f"{reason}; evidence: {held}" + ("; the names differ" if clash else ""),
             proposed_by=decided_by,
             evidence_message=message,
         )
@@ -99,7 +150,8 @@ def customer_link_evidence(
     else:
         target = min((customer, other), key=lambda c: (c.created_at, c.pk))
     source = other if target.pk == customer.pk else customer
-    customer_merge(source=source, target=target, merged_by=decided_by, reason=evidence)
+    evidence_text = f"{reason}; evidence: {', '.join(sorted(pieces))}"
+    customer_merge(source=source, target=target, merged_by=decided_by, reason=evidence_text)
     return Customer.objects.get(pk=target.pk)
 
 

@@ -12,7 +12,9 @@ from memory.actors import Partition
 from orchestrator.agents.base import AgentOutcome, InboundTurn, ProposedWrite, WriteKind
 from orchestrator.intelligence.api import Entity, EntityKind, extract_entities
 from orchestrator.intelligence.names import stated_name
+from orchestrator.intelligence.postcodes import postcodes_in
 from orchestrator.intelligence.statements import Remembered, canonical_key, issue, remember
+from orchestrator.intelligence.values.filing import KnownValue, is_value_key, values_file
 
 if TYPE_CHECKING:
     from memory.context import ContextPack
@@ -67,7 +69,10 @@ def facts_filed(
     customer's own words. When it quotes exactly one case, the facts about the business
     (an amount) are filed on that case rather than on the customer."""
     case_kind, reference = references[0] if len(references) == 1 else ("", "")
-    stated = fact_statements(entities) + [(s.key, s.value, 0.9) for s in turn_read.statements]
+    # Values of the tagger's kinds are filed by `values_file`, against what is known.
+    stated = fact_statements(entities) + [
+        (s.key, s.value, 0.9) for s in turn_read.statements if not is_value_key(s.key)
+    ]
     return [
         StatedFact(
             key=key,
@@ -135,7 +140,13 @@ class EntitiesAgent:
                 detail={"is_filler": turn_read.is_filler},
             )
         ]
-        writes += _identity_evidence(turn_read, references)
+        writes += _identity_evidence(
+            turn_read,
+            references,
+            contacts=[e for e in entities if e.kind in (EntityKind.EMAIL, EntityKind.PHONE)],
+            postcodes=postcodes_in(turn.text),
+            own_references=[c.reference for c in pack.open_cases],
+        )
         writes += [
             ProposedWrite(kind=WriteKind.CASE_OPEN, key=kind, case_reference=reference)
             for kind, reference in references
@@ -146,6 +157,7 @@ class EntitiesAgent:
             if e.kind in (EntityKind.EMAIL, EntityKind.PHONE)
         ]
         writes += _replaced_reference(pack, turn_read, references, version)
+        filed = facts_filed(entities, turn_read, references)
         known = {(f.case_reference or "", f.key): f.value.casefold() for f in pack.facts}
         writes += [
             ProposedWrite(
@@ -157,9 +169,10 @@ class EntitiesAgent:
                 based_on_version=version,
                 detail={"case_kind": fact.case_kind} if fact.case_kind else {},
             )
-            for fact in facts_filed(entities, turn_read, references)
+            for fact in filed
             if known.get((fact.case_reference, fact.key)) != fact.value.casefold()
         ]
+        writes += _values_filed(pack, turn, turn_read, version, filed=filed)
         writes += _issue(pack, turn, turn_read, references, version)
         return AgentOutcome(
             findings={
@@ -178,18 +191,41 @@ class EntitiesAgent:
 
 
 def _identity_evidence(
-    turn_read: Remembered, references: list[tuple[str, str]]
+    turn_read: Remembered,
+    references: list[tuple[str, str]],
+    *,
+    contacts: list[Entity],
+    postcodes: frozenset[str],
+    own_references: list[str],
 ) -> list[ProposedWrite]:
-    """The name the customer gave, and the keys they quoted, for the merge to recognise them."""
+    """The name the customer gave, and what they quoted that could show they are a customer
+    Rapport already knows: references, contact details, a postcode. The merge weighs them;
+    no single piece is enough to link two records.
+
+    A name given after a reference was quoted earlier (by this same sender, so on their own
+    record's cases) is weighed with that reference, so the order they say them in does not
+    matter.
+    """
     writes = []
     if turn_read.name:
         writes.append(
             ProposedWrite(kind=WriteKind.PROFILE, key="display_name", value=turn_read.name)
         )
-    keys = sorted({canonical_key(ref) for _, ref in references} | set(turn_read.spoken_keys))
-    if keys:
+    keys = {canonical_key(ref) for _, ref in references} | set(turn_read.spoken_keys)
+    if turn_read.name or postcodes:
+        keys |= {canonical_key(ref) for ref in own_references}
+    stated = sorted({(e.kind.value, e.value) for e in contacts})
+    if keys or stated:
         writes.append(
-            ProposedWrite(kind=WriteKind.LINK, detail={"keys": keys, "name": turn_read.name})
+            ProposedWrite(
+                kind=WriteKind.LINK,
+                detail={
+                    "keys": sorted(keys),
+                    "name": turn_read.name,
+                    "contacts": [list(contact) for contact in stated],
+                    "postcodes": sorted(postcodes - keys),
+                },
+            )
         )
     return writes
 
@@ -221,6 +257,51 @@ def _replaced_reference(
     ]
     already_opened = any(reference.upper() == new for _, reference in references)
     return writes[1:] if already_opened else writes
+
+
+def _values_filed(
+    pack: ContextPack,
+    turn: InboundTurn,
+    turn_read: Remembered,
+    version: int | None,
+    *,
+    filed: list[StatedFact],
+) -> list[ProposedWrite]:
+    """The values the turn states (a date, a place, a name), each filed under the key of the
+    value it replaces, or beside the others of its kind when it is another thing. A value
+    corrected within the turn is written first, so it is kept as history, never current.
+
+    A value the turn already states under a more specific key (its address, appointment or
+    plan) is left to that key: filed twice, the copy would stay current when the address
+    is replaced."""
+    specific = [f.value.casefold() for f in filed]
+    known = [
+        KnownValue(key=f.key, value=f.value, valid_from=f.valid_from)
+        for f in pack.facts
+        if not f.case_reference and is_value_key(f.key)
+    ]
+    stated = [
+        (s.key, s.value)
+        for s in turn_read.statements
+        if is_value_key(s.key)
+        and not any(s.value.casefold() in v or v in s.value.casefold() for v in specific)
+    ]
+    writes: list[ProposedWrite] = []
+    seen: set[str] = set()
+    for key, value in values_file(text=turn.text, stated=stated, known=known):
+        writes.append(
+            ProposedWrite(
+                kind=WriteKind.FACT,
+                key=key,
+                value=value,
+                confidence=0.8,
+                # The correction that follows within the turn is newer than the version
+                # read, by design: only the first write of a key is checked against it.
+                based_on_version=None if key in seen else version,
+            )
+        )
+        seen.add(key)
+    return writes
 
 
 def _issue(

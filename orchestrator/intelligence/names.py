@@ -1,5 +1,5 @@
 """The name a customer gives: said on a call ("viktor fairbanks here"), written ("this is Uma
-Wexler"), or signed under an e-mail's closing line.
+Wexler", "Hi I'm Uma Wexler", "my name is uma wexler"), or signed under an e-mail's closing line.
 """
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ import re
 from orchestrator.intelligence.spoken import SPEECH_FILLERS
 
 # The line that closes a message, above the name it is signed with.
-CLOSING = re.compile(
-    r"^(?:thanks|thank you|thx|many thanks|with thanks|cheers|regards|best|kind regards|"
+_CLOSINGS = (
+    r"thanks|thank you|thx|many thanks|with thanks|cheers|regards|best|kind regards|"
     r"best regards|warm regards|sincerely|yours(?: truly| sincerely)?|all the best|"
-    r"take care|talk soon|speak soon)\b[\w\s!]{0,20}[,.!]?$",
-    re.I,
+    r"take care|talk soon|speak soon"
 )
+CLOSING = re.compile(rf"^(?:{_CLOSINGS})\b[\w\s!]{{0,20}}[,.!]?$", re.I)
 
 
 def looks_like_a_name_line(line: str) -> bool:
@@ -23,110 +23,115 @@ def looks_like_a_name_line(line: str) -> bool:
     return 1 <= len(words) <= 3 and all(re.fullmatch(r"[A-Z][a-z'’-]+", w) for w in words)
 
 
-_SPOKEN_NAME = re.compile(
-    r"\b(?P<name>[a-z]{2,}\s+[a-z]{2,})\s+here\b"
-    r"|\b(?:my name is|this is|it's)\s+(?P<said>[a-z]{2,}\s+[a-z]{2,})"
-    r"(?=\s+(?:calling|here|from|on|using|about|and|speaking)\b)"
+_WORD = r"[A-Za-z][A-Za-z'’-]+"
+# "my name is", "this is", "I'm", "it's" followed by a first and last name, in any case.
+_INTRODUCED = re.compile(
+    r"\b(?P<intro>my\s+name\s+is|my\s+name's|name's|the\s+name\s+is|this\s+is|i\s+am|i'm|i’m|im"
+    r"|it's|it’s|it\s+is)\s+"
+    rf"(?P<first>{_WORD})\s+(?P<last>{_WORD})(?P<after>\s*(?:[,.;:!?()\n-]|$|{_WORD}))",
+    re.I,
 )
-_WRITTEN_NAME = re.compile(
-    r"\b(?:this is|my name is|it's|it is)\s+(?P<name>[A-Z][a-z'’-]+\s+[A-Z][a-z'’-]+)\b"
-    r"|\b(?P<here>[A-Z][a-z'’-]+\s+[A-Z][a-z'’-]+)\s+here\b"
+# "Uma Wexler here", "uma wexler speaking", at the start of a sentence or after a greeting.
+# After a stop only spaces on the same line are skipped (each new line is a start of its own):
+# `\s*` there made a run of blank lines rescanned from every one of them.
+_HERE = re.compile(
+    r"(?:^|[,.;:!?\n][^\S\n]*+|\b(?:hi|hey|hello|hiya|yes|morning|afternoon|evening|there)\s+)"
+    rf"(?P<first>{_WORD})\s+(?P<last>{_WORD})\s+(?:here|speaking)\b",
+    re.I,
 )
-_NOT_NAMES = {
-    "a",
-    "an",
-    "the",
-    "just",
-    "still",
-    "really",
-    "calling",
-    "writing",
-    "here",
-    "about",
-    "back",
-    "not",
-    "so",
-    "very",
-    "at",
-    "on",
-    "in",
-    "with",
-    "from",
-    "your",
-    "my",
-    "our",
-    "again",
-    "sorry",
-    "hi",
-    "hey",
-    "hello",
-    "there",
-    "all",
-    "good",
-    "fine",
-    "okay",
-    "ok",
-    "going",
-    "trying",
-    "getting",
-    "having",
-    "looking",
-    "waiting",
-    "following",
-    "checking",
-    "sure",
-    "glad",
-    "happy",
-    "one",
-    "more",
-    "detail",
-    "quick",
-    "thanks",
-    "thank",
-    "is",
-    "was",
-    "that",
-    "this",
-    "it",
-    "im",
-    "we",
-    "you",
-    "they",
-    "he",
-    "she",
-    "up",
-    "out",
-    "over",
-    "done",
-    "also",
-    "now",
-    "been",
-    "anyone",
-    "someone",
-    "nobody",
-    "everyone",
-    "customer",
-    "member",
-    "owner",
-    "details",
-}
+# A closing and the name on one line: "Thanks, Uma Wexler", "cheers uma wexler".
+_SIGNED_INLINE = re.compile(
+    # As in `_HERE`: spaces taken whole, and after a stop only those on its line.
+    rf"(?:^|[.!?\n][^\S\n]*+)(?:{_CLOSINGS})[,!.]?\s+(?P<first>{_WORD})\s+(?P<last>{_WORD})"
+    r"\s*+[.!]?\s*+$",
+    re.I,
+)
+# What may follow a name written in lower case ("my name is uma wexler and ..."): without
+# capitals, only a clear end of the name tells it from "i'm moving house next week".
+_AFTER_LOWER_NAME = frozenset(
+    {
+        "here",
+        "calling",
+        "speaking",
+        "texting",
+        "writing",
+        "emailing",
+        "from",
+        "about",
+        "and",
+        "on",
+        "with",
+        "re",
+        "regarding",
+        "again",
+        "please",
+        "my",
+        "i",
+        "im",
+        "i'm",
+        "order",
+        "account",
+        "booking",
+        "reference",
+        "ref",
+        "case",
+        "claim",
+        "ticket",
+        "policy",
+        "member",
+        "btw",
+        "using",
+        "the",
+        "following",
+        "just",
+        "checking",
+    }
+)
+# An introduction by "it's" names a person only with capitals or a "here" after it:
+# "it's been three days", "it's still broken".
+_WEAK_INTROS = frozenset({"it's", "it’s", "it is"})
+_NOT_NAMES = frozenset(
+    """a an the just still really calling writing texting emailing here about back not so very
+    at on in with from your my our again sorry hi hey hello there all good fine okay ok going
+    trying getting having looking waiting following checking sure glad happy one more detail
+    quick thanks thank is was that this it im we you they he she up out over done also now been
+    anyone someone nobody everyone customer member owner details afraid unhappy upset angry
+    annoyed frustrated confused worried moving leaving travelling traveling away home stuck
+    unable locked new old interested wondering reaching asking hoping planning already only never
+    always currently pleased ready due late running expecting supposed told charged being urgent
+    ridiculous unacceptable insane crazy terrible awful frustrating annoying important serious
+    wrong right correct regarding re for because why what how where when who which concerning
+    weird strange odd bad great perfect amazing unbelievable no yes yeah nope definitely totally
+    absolutely completely honestly literally basically actually probably maybe almost nearly
+    about around too to of and or but if then than as by into onto off down order account
+    booking reference number phone email mail address delivery package parcel refund payment
+    bill charge card problem issue question request complaint case claim ticket policy
+    appointment service support help team office store shop company manager agent again
+    today tomorrow yesterday week month year morning afternoon evening night monday tuesday
+    wednesday thursday friday saturday sunday still even ever once twice third second first
+    last next another other same different any some every each much many few little lot
+    lots enough quite rather pretty kind sort type way time day days hours minutes""".split()
+)
 
 
 def stated_name(text: str, *, spoken: bool = False) -> str:
-    """The full name a customer gives ("this is Uma Wexler", "viktor fairbanks here"), or the
-    name line under an e-mail's sign-off; "" when they give none. Written names must be
-    capitalised; transcripts are lower case, so only "<first> <last> here" counts there.
+    """The full name a customer gives ("this is Uma Wexler", "hi i'm uma wexler, order 5512",
+    "viktor fairbanks here", "Thanks,\\nUma Wexler"), or "" when they give none.
+
+    Capitals make a name; in lower case (transcripts, hurried texts) a name counts only where
+    its end is clear, so "i'm moving house next week" is not taken for one.
     """
     if spoken:
-        for match in _SPOKEN_NAME.finditer(_without_stutter(SPEECH_FILLERS.sub("", text.lower()))):
-            words = (match.group("name") or match.group("said")).split()
-            if not any(w in _NOT_NAMES for w in words):
-                return " ".join(w.capitalize() for w in words)
-        return ""
-    for match in _WRITTEN_NAME.finditer(text):
-        words = (match.group("name") or match.group("here")).split()
-        if not any(w.lower() in _NOT_NAMES for w in words):
-            return " ".join(words)
+        text = _without_stutter(SPEECH_FILLERS.sub("", text.lower()))
+    for match in _INTRODUCED.finditer(text):
+        name = _name(match, text=text, intro=match.group("intro").lower())
+        if name:
+            return name
+    for pattern in (_HERE, _SIGNED_INLINE):
+        for match in pattern.finditer(text):
+            name = _name(match, text=text, intro="")
+            if name:
+                return name
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     for previous, line in zip(lines, lines[1:], strict=False):
         words = line.rstrip(",.").split()
@@ -135,6 +140,24 @@ def stated_name(text: str, *, spoken: bool = False) -> str:
     return ""
 
 
+def _name(match: re.Match[str], *, text: str, intro: str) -> str:
+    words = [match.group("first"), match.group("last")]
+    if any(w.lower().strip("'’-") in _NOT_NAMES for w in words):
+        return ""
+    if any(w.lower().endswith(("ing", "ly")) and len(w) > 4 for w in words):
+        return ""
+    capitalised = all(w[:1].isupper() for w in words) and not text.isupper()
+    if intro and not capitalised:
+        after = (match.groupdict().get("after") or "").strip().lower()
+        if intro.replace("’", "'") in _WEAK_INTROS and after not in {"here", "calling"}:
+            return ""
+        if after and after[:1].isalpha() and after not in _AFTER_LOWER_NAME:
+            return ""
+    return " ".join(w if w[:1].isupper() else w.capitalize() for w in words)
+
+
 def _without_stutter(text: str) -> str:
     """ "i'm i'm on the phone" -> "i'm on the phone": transcripts repeat words."""
-    return re.sub(r"\b(\S+)(?:\s+\1\b)+", r"\1", text)
+    # From the start of a word only, the word taken whole: `\b(\S+)` retried every
+    # character of "a.a.a.a..." against the rest of the text.
+    return re.sub(r"(?<![\w'’])(\w[\w'’]*+)(?:\s+\1(?![\w'’]))+", r"\1", text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 UNITS = {
     "zero": 0,
@@ -50,9 +51,14 @@ REPEATS = {"double": 2, "triple": 3}
 NUMBER_WORDS = {*UNITS, *TEENS, *TENS, *SCALES, *REPEATS}
 
 _WORD = re.compile(r"[A-Za-z]+|\d+")
+# Bounded: a local part of at most seven spoken pieces and a domain of at most five labels (an
+# address is at most 64 + 255 characters), so a transcript of "a dot a dot a ..." is not read
+# again from every word; an unbounded chain made that quadratic.
 _SPOKEN_EMAIL = re.compile(
-    r"\b([a-z0-9]+(?:\s+(?:dot|underscore|dash)\s+[a-z0-9]+)*)\s+(?:at|\(at\)|\[at\])\s+"
-    r"([a-z0-9]+(?:\s+dot\s+[a-z0-9]+)*\s+dot\s+(?:com|net|org|edu|gov|io|co|us|uk|ca|de|fr))\b",
+    r"\b([a-z0-9]{1,64}+(?:\s{1,3}(?:dot|underscore|dash)\s{1,3}[a-z0-9]{1,64}+){0,6})"
+    r"\s{1,3}(?:at|\(at\)|\[at\])\s{1,3}"
+    r"([a-z0-9]{1,63}+(?:\s{1,3}dot\s{1,3}[a-z0-9]{1,63}+){0,4}"
+    r"\s{1,3}dot\s{1,3}(?:com|net|org|edu|gov|io|co|us|uk|ca|de|fr))\b",
     re.IGNORECASE,
 )
 _SPOKEN_SEPARATORS = {"dot": ".", "underscore": "_", "dash": "-"}
@@ -73,10 +79,20 @@ class RewrittenText:
         """Map a span of the rewritten text back to the span of the original it came from."""
         return self._original_offset(start, is_end=False), self._original_offset(end, is_end=True)
 
+    @cached_property
+    def replacement_starts(self) -> list[int]:
+        """Where each replacement starts in the rewritten text, for bisecting (built once, not
+        on every lookup: a transcript of thousands of numbers made that quadratic)."""
+        return [piece[0] for piece in self.replacements]
+
+    def is_replaced(self, start: int, end: int) -> bool:
+        """Whether any of `start`:`end` of the rewritten text was rewritten from spoken words."""
+        index = bisect.bisect_left(self.replacement_starts, end) - 1
+        return index >= 0 and self.replacements[index][1] > start
+
     def _original_offset(self, offset: int, *, is_end: bool) -> int:
         shift = 0
-        starts = [piece[0] for piece in self.replacements]
-        index = bisect.bisect_right(starts, offset) - 1
+        index = bisect.bisect_right(self.replacement_starts, offset) - 1
         if index >= 0:
             new_start, new_end, old_start, old_end = self.replacements[index]
             if new_start <= offset < new_end or (is_end and offset == new_end):

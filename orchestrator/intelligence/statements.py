@@ -1,7 +1,7 @@
 """What a customer's turn says that is worth remembering: its gist without the greetings,
-small talk, signatures and auto-replies; the problem it raises; the name they give (read by
-`names`); and the typed statements that replace an earlier value (an address, an appointment,
-a plan, a count).
+signatures and auto-replies; the problem it raises; the name they give (read by `names`);
+the values it states, found by the value tagger in any wording (`values`); and the typed
+statements that replace an earlier value (an address, an appointment, a plan, a count).
 
 Values are kept as the customer wrote them ("June 23 at 11:15am"), because people and agents
 read them; pure functions, nothing here touches the graph.
@@ -12,8 +12,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from memory.text_limits import analysis_text
 from orchestrator.intelligence.names import CLOSING, looks_like_a_name_line, stated_name
 from orchestrator.intelligence.spoken import SPEECH_FILLERS, rewrite_spoken
+from orchestrator.intelligence.values.kinds import fact_key
+from orchestrator.intelligence.values.tagger import value_tagger
 
 MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december|"
@@ -71,19 +74,6 @@ _QUOTE_HEADER = re.compile(
     r"^(?:>|on .{5,200} wrote:?$|(?:from|sent|to|subject|date|cc):\s|-{2,}\s*original message)",
     re.I,
 )
-# Small talk about life outside the business: family, home, hobbies, the company's news.
-_SMALL_TALK = re.compile(
-    r"\b(?:kids?|youngest|eldest|toddler|son|daughter|sister|brother|mom|mum|dad|wife|"
-    r"husband|grand(?:ma|pa|mother|father|kids)|neighbou?rs?|dog|cat|puppy|kitten|"
-    r"garage|bathroom|renovat\w*|decorat\w*|garden(?:ing)?|barbecue|bbq|"
-    r"swimming|tennis|football|soccer|yoga|marathon|gym class|piano|guitar|"
-    r"holiday|vacation|wedding|birthday|anniversary|newsletter|volunteer\w*|food bank|"
-    r"recommended you|loyalty (?:programme|program|scheme)|survey|feedback|"
-    r"project management|weather|power cut|heatwave|snow|rain|traffic|"
-    r"new phone|old emails|dentist|hairdresser|book club|podcast|recipe|baking|in-laws|"
-    r"laundry|my eyes|hold music)\b",
-    re.I,
-)
 _PROBLEM = re.compile(
     r"n't|\bnot\b|\bnever\b|\bno longer\b|\bstill\b|\bmissing\b|\blost\b|\blate\b|"
     r"\bstolen\b|\bbroke(?:n)?\b|\bcrack\w*|\bshatter\w*|\bdamag\w*|\bwrong\b|\btwice\b|"
@@ -125,23 +115,9 @@ def is_boilerplate(sentence: str) -> bool:
     )
 
 
-def is_small_talk(sentence: str) -> bool:
-    """Life outside the business, with nothing the business must act on: a small-talk word,
-    and no figure or service word that would make it about the customer's business.
-    """
-    return bool(_SMALL_TALK.search(sentence)) and not _SERVICE_WORD.search(sentence)
-
-
-_SERVICE_WORD = re.compile(
-    r"\d|\b(?:order|account|booking|claim|case|bill|invoice|workspace|policy|ticket|"
-    r"reference|appointment|delivery|refund|charge|payment|service)\b",
-    re.I,
-)
-
-
 def is_worth_keeping(sentence: str) -> bool:
     """A sentence an agent should see: not boilerplate or small talk, and saying something."""
-    if is_boilerplate(sentence) or is_small_talk(sentence):
+    if is_boilerplate(sentence):
         return False
     words = sentence.split()
     if len(words) <= 2 and not re.search(r"\d", sentence):
@@ -187,7 +163,7 @@ def issue(text: str, *, reference: str = "", max_words: int = 30) -> str:
     naming = {i for i, p in enumerate(pieces) if key and key in canonical_key(p)}
     best, best_score = "", 0
     for index, sentence in enumerate(pieces):
-        if is_boilerplate(sentence) or is_small_talk(sentence):
+        if is_boilerplate(sentence):
             continue
         score = 3 * bool(_PROBLEM.search(sentence)) + bool(_REQUEST.search(sentence))
         if naming & {index - 1, index, index + 1}:
@@ -208,16 +184,17 @@ def is_filler(text: str) -> bool:
     if gist(text) or "?" in text:
         return False
     pieces = sentences(text)
-    return len(text.split()) <= 6 or all(is_boilerplate(p) or is_small_talk(p) for p in pieces)
+    return len(text.split()) <= 6 or all(is_boilerplate(p) for p in pieces)
 
 
 # Typed statements ----------------------------------------------------------------------------
 
-_UNIT = re.compile(r"\b(?:apt|apartment|unit|suite|flat|ste)\.?\s*#?\s*\d+[a-z]?\b", re.I)
+# `\s*+`: spaces taken whole, or "\s*#?\s*" splits a run of them every possible way.
+_UNIT = re.compile(r"\b(?:apt|apartment|unit|suite|flat|ste)\.?\s*+#?\s*+\d+[a-z]?\b", re.I)
 _APPOINTMENT = re.compile(rf"\b(?P<span>{DATE}(?:,?\s+(?:at\s+)?{TIME})?)", re.I)
 _UNTIL = re.compile(r"\b(?:until|till|til|through|thru)\s*$", re.I)
 _PLAN = re.compile(
-    r"\b(?:plan|tier|package|subscription)\s+(?:is|says|was|=|:)?\s*(?:now\s+)?(?:the\s+)?"
+    r"\b(?:plan|tier|package|subscription)\s++(?:is|says|was|=|:)?\s*+(?:now\s+)?(?:the\s+)?"
     r"(?P<a>[A-Z][\w+]*(?:\s+[A-Z0-9][\w+]*){0,2})"
     r"|\b(?:upgraded|downgraded|switched|moved|changed|upgrade|downgrade|switch|move)\s+"
     r"(?:us\s+|me\s+|my plan\s+|our plan\s+|the plan\s+)?(?:up\s+|down\s+|over\s+)?"
@@ -274,23 +251,56 @@ _CONTACT_TIME = re.compile(
 )
 _NEW_REFERENCE = re.compile(
     r"\bnew\s+(?:booking\s+|order\s+|case\s+|claim\s+|account\s+|confirmation\s+|reservation\s+)?"
-    r"(?:reference|ref|number|code|confirmation|locator)(?:\s+number|\s+code)?\s*(?:is|:|-)?\s*"
+    r"(?:reference|ref|number|code|confirmation|locator)(?:\s+number|\s+code)?\s*+(?:is|:|-)?\s*+"
     rf"(?P<ref>{_ID_TOKEN})\b"
-    r"|\b(?:rebooked|reissued|replaced)\b[^.!?]{0,40}?\b(?:reference|ref|code|number)\s*"
-    rf"(?:is|:|-)?\s*(?P<ref2>{_ID_TOKEN})\b",
+    r"|\b(?:rebooked|reissued|replaced)\b[^.!?]{0,40}?\b(?:reference|ref|code|number)\s*+"
+    rf"(?:is|:|-)?\s*+(?P<ref2>{_ID_TOKEN})\b",
     re.I,
 )
 
 
 def typed_statements(text: str) -> list[Statement]:
-    """Typed, replaceable statements in a turn, skipping sign-offs, footers and auto-replies."""
+    """Typed, replaceable statements in a turn, skipping sign-offs, footers and auto-replies:
+    the values the tagger finds in the customer's own words, then the patterns' statements.
+    """
     found: list[Statement] = []
     for sentence in sentences(text):
-        if is_boilerplate(sentence) or is_small_talk(sentence):
+        if is_boilerplate(sentence):
             continue
+        found.extend(stated_values(sentence))
         spoken = rewrite_spoken(SPEECH_FILLERS.sub("", sentence)).text
         found.extend(_statements_in(spoken))
     return found
+
+
+# What the tagger sometimes marks that names nothing: English pronouns and place-holder
+# words (a closed class, written here, not taken from any sample or generator).
+_NOT_A_VALUE = re.compile(
+    r"(?:it|that|this|there|here|them|one|the same|same|any|anything|anywhere|whatever|"
+    r"something|somewhere|else|now|then|me|you|us)$",
+    re.I,
+)
+
+
+def stated_values(sentence: str) -> list[Statement]:
+    """The values in one sentence, keyed by their kind ("date", "place", "to"), as written."""
+    tagger = value_tagger()
+    if tagger is None:
+        return []
+    found = []
+    for value in tagger.values(sentence):
+        text = value.text.strip(" ,.;:!?\"'()")
+        if len(text) < 2 or _NOT_A_VALUE.match(text) or not re.search(r"\w", text):
+            continue
+        found.append(Statement(fact_key(value.kind), text))
+    # A calendar date the tagger missed ("the 17th of April"): the written forms are
+    # unambiguous enough for a pattern.
+    if not any(s.key == "date" for s in found):
+        found += [Statement("date", m.group(0).strip()) for m in _CALENDAR_DATE.finditer(sentence)]
+    return found
+
+
+_CALENDAR_DATE = re.compile(rf"\b(?:the\s+)?{DATE}", re.I)
 
 
 def _statements_in(sentence: str) -> list[Statement]:
@@ -381,6 +391,7 @@ class Remembered:
 
 def remember(text: str, *, channel: str) -> Remembered:
     """Read one turn for the memory: its gist, typed statements, issue, name and keys."""
+    text = analysis_text(text)
     spoken = channel == "voice"
     return Remembered(
         gist=gist(text),

@@ -9,6 +9,7 @@ import hashlib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.utils import timezone
 
@@ -26,6 +27,10 @@ from orchestrator.intelligence.store import (
 )
 from orchestrator.intelligence.training_data.intents import intent_examples
 from orchestrator.intelligence.training_data.sentiment import sentiment_examples
+from orchestrator.intelligence.values.changes import MODEL_PATH as CHANGES_PATH
+from orchestrator.intelligence.values.changes import reset_loaded as changes_reset_loaded
+from orchestrator.intelligence.values.tagger import MODEL_PATH, reset_loaded
+from orchestrator.intelligence.values.training import change_model_train, tagger_train_and_save
 
 Progress = Callable[[str], None]
 Examples = Sequence[tuple[str, str]]
@@ -187,3 +192,21 @@ def _default_train(kind: str) -> None:
             "first_use": True,
         },
     )
+
+
+def value_tagger_retrain(
+    *,
+    train: Path,
+    dev: Path | None = None,
+    out: Path | None = None,
+    progress: Progress | None = None,
+) -> dict[str, float]:
+    """Retrain the value tagger and the change model from SGD turns files and write their
+    weights (by default over the files shipped with the code); returns the tagger's
+    exact-span scores on `dev`."""
+    scores = tagger_train_and_save(train, dev, out=out or MODEL_PATH, progress=progress)
+    changes = change_model_train(train, progress=progress)
+    changes.save(out.with_name(CHANGES_PATH.name) if out is not None else CHANGES_PATH)
+    reset_loaded()
+    changes_reset_loaded()
+    return scores

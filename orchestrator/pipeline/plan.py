@@ -3,15 +3,18 @@ state over a channel switch, and tell the console it arrived."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from memory.events import (
     MessageReceived,
+    PipelineDone,
     publish,
 )
 from memory.models import Message
@@ -37,8 +40,9 @@ logger = logging.getLogger(__name__)
 def message_plan(*, message_id: int) -> Plan | None:
     """Claim the message's PipelineRun and decide which agents read it, on which path.
 
-    None when there is nothing (more) to do: not an inbound message, or already answered. A
-    run left unfinished (a worker died) is taken up again as its next attempt.
+    None when there is nothing (more) to do: not an inbound message, already answered, or
+    another attempt at work on it. A run that failed, or left `running` past
+    PIPELINE_STUCK_AFTER_SECONDS (its worker died), is taken up again as its next attempt.
     """
     started = time.perf_counter()
     inbound = message_with_conversation(message_id=message_id)
@@ -62,11 +66,18 @@ def message_plan(*, message_id: int) -> Plan | None:
         )
         if not created:
             run = PipelineRun.objects.select_for_update().get(pk=run.pk)
-            if run.is_final:
+            if run.is_final or _attempt_at_work(run):
                 return None
+            # A new attempt: running again from now, so the sweeper times this attempt.
             run.attempts += 1
-            run.save(update_fields=["attempts"])
+            run.status = PipelineRun.Status.RUNNING
+            run.started_at = timezone.now()
+            run.save(update_fields=["attempts", "status", "started_at"])
             return Plan(run_id=run.pk, path=run.path, analysts=tuple(run.plan.get("agents", ())))
+        automated = str(inbound.channel_metadata.get("auto_reply", ""))
+        if automated:
+            _record_no_reply(run=run, sla=sla, reason=f"automated e-mail ({automated})")
+            return None
         switch = channel_switch_carry(inbound=inbound)
         analysts, skipped = _analysts_for(path)
         run.plan = {
@@ -89,6 +100,52 @@ def message_plan(*, message_id: int) -> Plan | None:
             )
         )
     return Plan(run_id=run.pk, path=path, analysts=analysts)
+
+
+def _attempt_at_work(run: PipelineRun) -> bool:
+    """Another attempt is still running this message and may yet answer it (a retried voice
+    webhook, a duplicate task): this one steps aside. One `running` longer than any task may
+    run lost its worker, and is taken up again (the sweeper does so too)."""
+    if run.status != PipelineRun.Status.RUNNING:
+        return False
+    stuck_after = dt.timedelta(seconds=settings.PIPELINE_STUCK_AFTER_SECONDS)
+    return run.started_at > timezone.now() - stuck_after
+
+
+def _record_no_reply(*, run: PipelineRun, sla: int, reason: str) -> None:
+    """Close the run of a message no one should answer (an out-of-office or other automated
+    e-mail): stored and shown, read by no agent, answered by nothing, so two auto-responders
+    cannot talk to each other forever (RFC 3834)."""
+    now = timezone.now()
+    run.status = PipelineRun.Status.WITH_PERSON
+    run.plan = {"path": run.path, "sla_seconds": sla, "agents": [], "skipped": {"*": reason}}
+    run.decision = {"route": "no_reply", "reason": reason, "reasons": [reason]}
+    run.finished_at = now
+    run.total_ms = round((now - run.started_at).total_seconds() * 1000, 2)
+    run.save(update_fields=["status", "plan", "decision", "finished_at", "total_ms"])
+    inbound = run.inbound_message
+    publish(
+        MessageReceived(
+            conversation_id=inbound.conversation_id,
+            customer_id=inbound.customer_id,
+            message_id=inbound.pk,
+            channel=inbound.channel,
+            path=run.path,
+            channel_switch=None,
+        )
+    )
+    publish(
+        PipelineDone(
+            conversation_id=run.conversation_id,
+            customer_id=run.customer_id,
+            message_id=inbound.pk,
+            run_id=run.pk,
+            status=run.status,
+            route="no_reply",
+            reasons=[reason],
+            total_ms=run.total_ms,
+        )
+    )
 
 
 def _analysts_for(path: str) -> tuple[tuple[str, ...], dict[str, str]]:

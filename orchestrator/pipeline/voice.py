@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 from django.db import connection
 
 from memory.actors import AgentActor, Partition
+from memory.masked import has_masked_token
 from memory.selectors import context_read
 from orchestrator.models import PipelineRun
 from orchestrator.pipeline import inline
@@ -39,12 +41,19 @@ def voice_turn_reply(*, message_id: int, deadline_seconds: float) -> VoiceReply:
     answered = voice_reply_found(message_id=message_id)
     if answered is not None:
         return answered
+    deadline = time.monotonic() + deadline_seconds
     future = _voice_workers.submit(_voice_turn_work, message_id)
     try:
         future.result(timeout=deadline_seconds)
     except FutureTimeout:
         return VoiceReply(text="", pending=True)
-    return voice_reply_found(message_id=message_id) or VoiceReply(text="", pending=True)
+    # Done, or stepped aside for another attempt at the same turn (Twilio retried the webhook,
+    # or the <Redirect> came early): wait for that one's answer until the deadline.
+    while (found := voice_reply_found(message_id=message_id)) is None:
+        if time.monotonic() >= deadline:
+            return VoiceReply(text="", pending=True)
+        time.sleep(0.05)
+    return found
 
 
 def voice_reply_found(*, message_id: int) -> VoiceReply | None:
@@ -89,10 +98,13 @@ def call_greeting(*, customer_id: int, correlation_id: str = "") -> str:
     )
     name = (
         context.profile.display_name.split()[0]
-        if context.profile is not None and context.profile.display_name.strip()
+        if context.profile is not None
+        and context.profile.display_name.strip()
+        and not has_masked_token(context.profile.display_name)
         else ""
     )
-    case = context.open_cases[0] if context.open_cases else None
+    # A reference the greeter was shown masked is not one it can say.
+    case = next((c for c in context.open_cases if not has_masked_token(c.reference)), None)
     if name and case:
         return f"Hi {name}, are you calling about {case.kind} {case.reference}?"
     if case:

@@ -11,6 +11,9 @@ from rest_framework.test import APIClient
 from memory import services
 from memory.models import Customer
 from memory.services.clients import api_client_create
+from tests.channels_app.conftest import (  # noqa: F401 - autouse: fresh failure counts
+    _auth_failures_forgotten,
+)
 
 
 @pytest.fixture

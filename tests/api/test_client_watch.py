@@ -1,5 +1,6 @@
 """API clients are watched like agents: one that sweeps through many customers is quarantined
-at once, and its next request is refused."""
+by the very read that would cross the line (refused, not served), and every request after it
+is refused too."""
 
 from __future__ import annotations
 
@@ -29,8 +30,11 @@ def test_a_client_reading_many_customers_is_quarantined_and_then_refused(
         actor_label=WATCH_LABEL, purpose="quarantine api:crm-sync: many_customers"
     )
     assert why.additional_data["reason"] == quarantine.reason
-    # The read that crossed the line was served; the ones after it were refused.
-    assert statuses[:4] == [200, 200, 200, 200]
-    assert statuses[4] == 403
-    refused = AuditEntry.objects.filter(actor_label="api:crm-sync", outcome="refused")
-    assert refused.exists()
+    # The read that would cross the line is refused, not served; so is every one after it.
+    assert statuses == [200, 200, 200, 403, 403]
+    offending = AuditEntry.objects.get(pk=why.additional_data["offending_entry"])
+    assert offending.outcome == AuditEntry.Outcome.REFUSED
+    assert offending.object_id == customers[3].pk
+    assert "quarantined" in offending.additional_data["reason"]
+    granted = AuditEntry.objects.filter(actor_label="api:crm-sync", outcome="granted")
+    assert sorted(granted.values_list("object_id", flat=True)) == [c.pk for c in customers[:3]]

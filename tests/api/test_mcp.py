@@ -20,7 +20,7 @@ async def _entries(label: str) -> list[AuditEntry]:
 
 
 async def test_tools_are_listed_and_retrieve_reads_the_pack(issue_token, known_customer):
-    token = await sync_to_async(issue_token)("assistant", "profile,business,messages")
+    token = await sync_to_async(issue_token)("assistant", "profile,identities,business,messages")
     async with Client(server_build(token=token)) as client:
         tools = {tool.name for tool in (await client.list_tools()).tools}
         assert {"search", "retrieve"} <= tools
@@ -79,3 +79,34 @@ async def test_a_client_quarantined_is_refused_through_mcp_too(issue_token, know
     [entry] = await _entries("mcp:two-doors")
     assert entry.outcome == AuditEntry.Outcome.REFUSED
     assert entry.additional_data["reason"] == "the client is quarantined"
+
+
+async def test_retrieve_by_phone_needs_identities(issue_token, known_customer):
+    """A phone number resolved to a customer says whose it is: a client without `identities`
+    is refused, and nothing about the customer is read."""
+    token = await sync_to_async(issue_token)("no-identities", "profile,business")
+    async with Client(server_build(token=token)) as client:
+        by_phone = await client.call_tool("retrieve", {"customer": "+1 415 555 0101"})
+        by_id = await client.call_tool(
+            "retrieve", {"customer": str(known_customer.pk), "partitions": ["profile"]}
+        )
+    assert by_phone.is_error and "identities" in by_phone.content[0].text
+    assert not by_id.is_error
+    entries = await _entries("mcp:no-identities")
+    assert [(e.object_id, e.partitions) for e in entries] == [(known_customer.pk, ["profile"])]
+
+
+async def test_search_by_a_quarantined_client_is_an_error_not_an_empty_answer(
+    issue_token, known_customer
+):
+    from memory.watch import actor_quarantine
+
+    token = await sync_to_async(issue_token)("stopped-mcp", "profile,business")
+    await sync_to_async(actor_quarantine)(
+        actor="api:stopped-mcp", reason="by user:sam", quarantined_by="user:sam"
+    )
+    async with Client(server_build(token=token)) as client:
+        nothing = await client.call_tool("search", {"query": "no such words anywhere"})
+        something = await client.call_tool("search", {"query": "HO-364415"})
+    assert nothing.is_error and "quarantined" in nothing.content[0].text
+    assert something.is_error

@@ -10,7 +10,15 @@ from typing import Any
 
 import pytest
 
-from bench.journeys import FAMILIES, IDENTITY_CASES, TAGS, generate_journeys, write_journeys
+from bench.journeys import (
+    EXTRA_CASES,
+    EXTRA_TAGS,
+    FAMILIES,
+    IDENTITY_CASES,
+    TAGS,
+    generate_journeys,
+    write_journeys,
+)
 
 DATA = Path(__file__).parent / "data"
 JOURNEY_FIELDS = {
@@ -74,10 +82,14 @@ def test_stale_values_were_replaced_by_a_later_statement(journeys) -> None:
 
 def test_private_values_never_appear_in_another_journey(journeys) -> None:
     texts = {j["id"]: " ".join(event_text(e) for e in j["events"]) for j in journeys}
+    privates = {j["id"]: set(j["private"]) for j in journeys}
     for journey in journeys:
         for other_id, text in texts.items():
             if other_id != journey["id"]:
-                leaked = [p for p in journey["private"] if fold(p) in text]
+                # A value private to both (the reference a stranger quotes) is known to both.
+                leaked = [
+                    p for p in journey["private"] if fold(p) in text and p not in privates[other_id]
+                ]
                 assert not leaked, (journey["id"], other_id, leaked)
 
 
@@ -118,8 +130,8 @@ def validate_line(line: str) -> None:
     journey = json.loads(line)
     assert set(journey) <= JOURNEY_FIELDS
     assert isinstance(journey["id"], str) and journey["events"] and journey["probes"]
-    assert journey["identity_case"] in IDENTITY_CASES
-    assert set(journey["tags"]) <= set(TAGS)
+    assert journey["identity_case"] in (*IDENTITY_CASES, *EXTRA_CASES)
+    assert set(journey["tags"]) <= {*TAGS, *EXTRA_TAGS}
     for profile in journey.get("profiles", []):
         assert "name" in profile and ({"phone", "email"} & set(profile))
     for event in journey["events"]:
@@ -180,3 +192,51 @@ def test_spelled_out_keys_are_not_written_canonically_on_that_call(journeys) -> 
         key = journey["private"][0]
         calls = [e["speech"] for e in journey["events"] if e["channel"] == "voice"]
         assert any(" ".join(key.lower().replace("-", "")) not in c and "phone" in c for c in calls)
+
+
+@pytest.fixture(scope="module", params=FAMILIES)
+def with_new_contacts(request: pytest.FixtureRequest) -> list[dict[str, Any]]:
+    return generate_journeys(count=30, seed=11, family=request.param, strangers=6, new_phones=6)
+
+
+def test_strangers_and_new_phones_leave_the_other_journeys_as_they_were(with_new_contacts):
+    family = "heldout" if with_new_contacts[0]["id"].startswith("h") else "dev"
+    assert with_new_contacts[:30] == generate_journeys(count=30, seed=11, family=family)
+    cases = [j["identity_case"] for j in with_new_contacts[30:]]
+    assert cases == ["new_phone"] * 6 + ["stranger"] * 6
+
+
+def test_a_stranger_quotes_another_journeys_reference_and_nothing_else_of_theirs(
+    with_new_contacts, tmp_path
+):
+    write_journeys(tmp_path / "j.jsonl", with_new_contacts)
+    for line in (tmp_path / "j.jsonl").read_text().splitlines():
+        validate_line(line)
+    strangers = [j for j in with_new_contacts if j["identity_case"] == "stranger"]
+    for stranger in strangers:
+        quoted = stranger["private"][0]
+        owners = [j for j in with_new_contacts if j is not stranger and j["private"][0] == quoted]
+        assert len(owners) == 1, stranger["id"]
+        owner = owners[0]
+        text = " ".join(event_text(e) for e in stranger["events"])
+        assert [p for p in owner["private"] if fold(p) in text] == [quoted]
+        assert fold(owner["private"][-1]) not in text  # the owner's phone
+        assert stranger["events"][0]["t"] > owner["events"][0]["t"]
+        assert all(quoted in probe["needs"] for probe in stranger["probes"])
+        assert "stranger_quotes_reference" in stranger["tags"]
+
+
+def test_a_new_phone_journey_texts_name_and_key_from_an_unknown_number_and_is_probed_there(
+    with_new_contacts,
+):
+    for journey in (j for j in with_new_contacts if j["identity_case"] == "new_phone"):
+        profile = journey["profiles"][0]
+        new_number = journey["private"][-1]
+        assert new_number != profile["phone"]
+        at = next(i for i, e in enumerate(journey["events"]) if e["from"] == new_number)
+        first = journey["events"][at]
+        assert first["channel"] == "sms"
+        assert fold(profile["name"]) in fold(first["body"])
+        assert fold(journey["private"][0]) in fold(first["body"])
+        assert at in [probe["after"] for probe in journey["probes"]]
+        assert "new_phone_text" in journey["tags"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from memory.models import Customer, Message
+from memory.models import Customer, MergeProposal, Message
 
 DATA = Path(__file__).parent / "data"
 
@@ -43,7 +43,10 @@ def test_recall_command_scores_rapport_and_both_baselines(tmp_path, capsys):
         assert keys <= set(figures)
     rapport = systems["rapport"]
     assert rapport["leaks"] == 0
-    assert rapport["recall"] >= 0.9
+    # Below the 0.9 it was when a reference alone merged records: a journey whose second channel
+    # is linked only by the key it quotes, with no name to check it against, now waits for a
+    # person's decision (a merge proposal), and its needs from the other channel are missed.
+    assert rapport["recall"] >= 0.7
     assert rapport["recall"] > systems["rag-global"]["recall"]
     assert rapport["recall"] > systems["rag-address"]["recall"]
     # Every event went in through the webhooks and was answered by the pipeline.
@@ -62,8 +65,9 @@ def test_recall_command_refuses_a_missing_file():
 
 @pytest.mark.django_db(transaction=True)
 def test_one_customer_across_channels_after_replay(tmp_path):
-    """Linking evidence (stated e-mail, phone in a signature, a key spelled out on a call from
-    another phone) folds every channel of a journey into one customer, and no further."""
+    """Linking evidence (stated e-mail, phone in a signature, a name and a key spelled out on a
+    call from another phone) folds a journey's channels into one customer, and no further; a
+    channel linked by nothing but a quoted key is left to a person as a merge proposal."""
     call_command(
         "evaluate",
         "recall",
@@ -73,6 +77,7 @@ def test_one_customer_across_channels_after_replay(tmp_path):
     )
     journeys = [json.loads(line) for line in (DATA / "dev-small.jsonl").open()]
     live = Customer.objects.filter(merged_into__isnull=True)
+    seen: list[set[int]] = []
     for journey in journeys:
         senders = {event["from"].lower() for event in journey["events"]}
         owners = set(
@@ -80,4 +85,16 @@ def test_one_customer_across_channels_after_replay(tmp_path):
             .filter(customer__in=live, customer__identities__value__in=senders)
             .values_list("customer_id", flat=True)
         )
-        assert len(owners) == 1, journey["id"]
+        assert owners, journey["id"]
+        if len(owners) > 1:
+            pending = MergeProposal.objects.filter(status=MergeProposal.Status.PENDING)
+            proposed = {
+                customer_id
+                for pair in pending.values_list("customer_id", "other_customer_id")
+                for customer_id in pair
+            }
+            assert owners <= proposed, journey["id"]
+        seen.append(owners)
+    for index, owners in enumerate(seen):
+        for others in seen[index + 1 :]:
+            assert not owners & others

@@ -33,6 +33,13 @@ def _channel_settings(settings):
     settings.HUMAN_HANDOFF_QUEUE = ""
 
 
+@pytest.fixture(autouse=True)
+def _auth_failures_forgotten(settings):
+    """Counts of failed credentials live in the cache, which no rollback undoes: each test
+    counts under its own prefix, so no test inherits another's (or another run's) lockout."""
+    settings.RATELIMIT_CACHE_PREFIX = f"rl-test-{uuid.uuid4().hex}:"
+
+
 def sign(url: str, params: dict[str, str], token: str = TWILIO_TOKEN) -> str:
     return RequestValidator(token).compute_signature(url, params)
 

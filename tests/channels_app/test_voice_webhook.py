@@ -8,14 +8,23 @@ import threading
 import xml.etree.ElementTree as ET
 
 import pytest
+from django.db import connection
 
-from memory.models import Channel, Conversation, Message
+from memory.models import Channel, Conversation, Customer, Message
 from memory.services import case_open
 from orchestrator import pipeline
+from orchestrator.models import AgentRun, PipelineRun
 from orchestrator.pipeline import inline
 from tests.channels_app.conftest import new_sid
 
 CALLER = "+14155550101"
+
+
+@pytest.fixture(autouse=True)
+def _patient_deadline(settings):
+    """A turn's answer is awaited as long as a loaded test machine needs; the tests of a slow
+    answer set a short deadline and hold the work themselves."""
+    settings.VOICE_REPLY_DEADLINE_SECONDS = 30
 
 
 def call_params(call_sid: str, **extra: str) -> dict[str, str]:
@@ -110,20 +119,51 @@ def test_handoff_enqueues_when_only_a_queue_is_configured(twilio_post, customer,
     assert root.findtext("Enqueue") == "support"
 
 
+class HeldVoiceWork:
+    """The voice path's pipeline held until released, counting the worker threads that run it,
+    so a test can wait for every one of them to finish (no sleeps, nothing left running)."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.release = threading.Event()
+        self.started = 0
+        self.finished = 0
+        self.changed = threading.Condition()
+        real_process = inline.message_process
+
+        def held_process(*, message_id: int):
+            with self.changed:
+                self.started += 1
+            try:
+                self.release.wait(30)
+                return real_process(message_id=message_id)
+            finally:
+                with self.changed:
+                    self.finished += 1
+                    self.changed.notify_all()
+
+        # The voice worker runs the message through the pipeline's fast path (its inline module).
+        monkeypatch.setattr(inline, "message_process", held_process)
+
+    def finish_all(self, *, expected: int) -> None:
+        """Let the held work go and wait until `expected` runs of it have ended."""
+        self.release.set()
+        with self.changed:
+            assert self.changed.wait_for(lambda: self.finished >= expected, timeout=30)
+        assert self.started == expected
+
+
+@pytest.fixture
+def held_voice_work(monkeypatch):
+    held = HeldVoiceWork(monkeypatch)
+    yield held
+    held.release.set()  # never leave a worker thread waiting past the test
+
+
 @pytest.mark.django_db(transaction=True)
 def test_slow_reply_holds_the_caller_and_is_picked_up_by_redirect(
-    twilio_post, customer, settings, monkeypatch
+    twilio_post, customer, settings, held_voice_work
 ):
     settings.VOICE_REPLY_DEADLINE_SECONDS = 0.2
-    release = threading.Event()
-    # The voice worker runs the message through the pipeline's fast path (its inline module).
-    real_process = inline.message_process
-
-    def slow_process(*, message_id: int):
-        release.wait(5)
-        return real_process(message_id=message_id)
-
-    monkeypatch.setattr(inline, "message_process", slow_process)
     call_sid = new_sid("CA")
     turn = call_params(call_sid, SpeechResult="is my order shipped", Confidence="0.7")
 
@@ -132,7 +172,7 @@ def test_slow_reply_holds_the_caller_and_is_picked_up_by_redirect(
     redirect = held.findtext("Redirect")
     assert redirect == "/twilio/voice/reply/?turn=1&attempt=1"
 
-    release.set()
+    held_voice_work.finish_all(expected=1)
     picked = twiml(twilio_post(redirect, call_params(call_sid)))
     assert picked.find("Gather").findtext("Say").startswith("Hi Ana, thanks")
     inbound = Message.objects.get(provider_id=f"{call_sid}:1")
@@ -142,6 +182,48 @@ def test_slow_reply_holds_the_caller_and_is_picked_up_by_redirect(
         ).count()
         == 1
     )
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers: PostgreSQL")
+def test_a_turn_twilio_sends_again_while_it_is_answered_runs_one_pipeline(
+    twilio_post, customer, settings, held_voice_work
+):
+    settings.VOICE_REPLY_DEADLINE_SECONDS = 0.2
+    call_sid = new_sid("CA")
+    turn = call_params(call_sid, SpeechResult="is my order shipped", Confidence="0.7")
+    for _ in range(4):  # Twilio retries the gather webhook while the first is still working
+        assert twiml(twilio_post("/twilio/voice/gather/?turn=1", turn)).findtext("Redirect")
+
+    held_voice_work.finish_all(expected=4)
+    picked = twiml(twilio_post("/twilio/voice/reply/?turn=1&attempt=1", call_params(call_sid)))
+    assert picked.find("Gather").findtext("Say").startswith("Hi Ana, thanks")
+
+    inbound = Message.objects.get(provider_id=f"{call_sid}:1")
+    run = PipelineRun.objects.get(inbound_message=inbound)
+    assert run.attempts == 1
+    assert AgentRun.objects.filter(pipeline_run=run).exists()
+    assert not AgentRun.objects.filter(pipeline_run=run).exclude(attempt=1).exists()
+    assert (
+        Message.objects.filter(
+            conversation=inbound.conversation, direction=Message.Direction.OUTBOUND
+        ).count()
+        == 1
+    )
+
+
+@pytest.mark.django_db
+def test_a_call_whose_answer_fails_leaves_no_customer_behind(twilio_post, monkeypatch):
+    from channels_app import services
+
+    def greeting_fails(**kwargs):
+        raise RuntimeError("context store unavailable")
+
+    monkeypatch.setattr(services, "call_greeting", greeting_fails)
+    with pytest.raises(RuntimeError):
+        twilio_post("/twilio/voice/", call_params(new_sid("CA"), From="+14155550777"))
+    assert not Customer.objects.exists()
+    assert not Conversation.objects.exists()
 
 
 @pytest.mark.django_db

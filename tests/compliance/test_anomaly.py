@@ -67,6 +67,17 @@ def quarantine_checked(agent: AgentActor, kind: AnomalyKind, alerts, store: str)
     return quarantine
 
 
+def offending_refused(quarantine: ActorQuarantine, customer) -> None:
+    """The read the quarantine names is the one that would have crossed the line: refused,
+    so nothing of the customer was handed out by it."""
+    why = AuditEntry.objects.get(
+        actor_label=WATCH_LABEL, purpose__startswith=f"quarantine {quarantine.actor}"
+    )
+    offending = AuditEntry.objects.get(pk=why.additional_data["offending_entry"])
+    assert offending.outcome == AuditEntry.Outcome.REFUSED
+    assert offending.object_id == customer.pk
+
+
 def next_read_refused(agent: AgentActor, customer, correlation: str = "") -> None:
     with pytest.raises(ContextAccessRefused, match="quarantined"):
         context_read(
@@ -99,18 +110,25 @@ def test_many_distinct_customers_quarantine_the_agent(store, make_customer, aler
     settings.RAPPORT_ANOMALY_REQUIRE_RUN = False
     crawler = AgentActor(name="crawler", scopes=frozenset({Partition.PROFILE}))
     customers = [make_customer(name=f"Person {n}") for n in range(6)]
-    for customer in customers:
+    for customer in customers[:5]:
         context_read(actor=crawler, customer=customer, partitions=["profile"], purpose="list")
-    quarantine_checked(crawler, AnomalyKind.MANY_CUSTOMERS, alerts, store)
+    # The sixth customer would cross the line: that read is refused, not served.
+    with pytest.raises(ContextAccessRefused, match="quarantined"):
+        context_read(actor=crawler, customer=customers[5], partitions=["profile"], purpose="list")
+    quarantine = quarantine_checked(crawler, AnomalyKind.MANY_CUSTOMERS, alerts, store)
+    offending_refused(quarantine, customers[5])
     next_read_refused(crawler, customers[0])
 
 
 def test_a_burst_far_above_the_usual_rate_quarantines_the_agent(store, customer, alerts, settings):
     settings.RAPPORT_ANOMALY_REQUIRE_RUN = False
     greedy = AgentActor(name="greedy", scopes=frozenset({Partition.PROFILE}))
-    for _ in range(11):
+    for _ in range(10):
         context_read(actor=greedy, customer=customer, partitions=["profile"], purpose="again")
-    quarantine_checked(greedy, AnomalyKind.BURST, alerts, store)
+    with pytest.raises(ContextAccessRefused, match="quarantined"):
+        context_read(actor=greedy, customer=customer, partitions=["profile"], purpose="again")
+    quarantine = quarantine_checked(greedy, AnomalyKind.BURST, alerts, store)
+    offending_refused(quarantine, customer)
     next_read_refused(greedy, customer)
 
 
@@ -118,14 +136,16 @@ def test_a_read_with_no_pipeline_run_behind_it_quarantines_the_agent(
     store, customer, run_behind, alerts
 ):
     agent = builtin_actor("intent")
-    context_read(
-        actor=agent,
-        customer=customer,
-        partitions=["messages"],
-        purpose="read on its own",
-        correlation_id="message:999999",
-    )
-    quarantine_checked(agent, AnomalyKind.NO_RUN_BEHIND, alerts, store)
+    with pytest.raises(ContextAccessRefused, match="quarantined"):
+        context_read(
+            actor=agent,
+            customer=customer,
+            partitions=["messages"],
+            purpose="read on its own",
+            correlation_id="message:999999",
+        )
+    quarantine = quarantine_checked(agent, AnomalyKind.NO_RUN_BEHIND, alerts, store)
+    offending_refused(quarantine, customer)
     next_read_refused(agent, customer, run_behind())
 
 
@@ -133,13 +153,14 @@ def test_a_run_of_another_customer_is_no_run_behind(store, make_customer, run_be
     other = make_customer(name="Bo", phone="+14155550123")
     correlation = run_behind(sender="+14155550123")
     ana = make_customer(name="Ana", phone="+14155550124")
-    context_read(
-        actor=builtin_actor("intent"),
-        customer=ana,
-        partitions=["messages"],
-        purpose="borrowed run",
-        correlation_id=correlation,
-    )
+    with pytest.raises(ContextAccessRefused):
+        context_read(
+            actor=builtin_actor("intent"),
+            customer=ana,
+            partitions=["messages"],
+            purpose="borrowed run",
+            correlation_id=correlation,
+        )
     assert other.pk != ana.pk
     quarantine = ActorQuarantine.objects.get(actor="agent:intent")
     assert quarantine.active and quarantine.anomaly == AnomalyKind.NO_RUN_BEHIND
@@ -160,7 +181,8 @@ def test_an_ad_hoc_agent_reading_with_no_work_named_is_quarantined(
     """Any agent, not only a built-in one, reads for a message or conversation of this
     customer; a read naming none is stopped."""
     stray = AgentActor(name="stray", scopes=frozenset({Partition.PROFILE}))
-    context_read(actor=stray, customer=customer, partitions=["profile"], purpose="on its own")
+    with pytest.raises(ContextAccessRefused):
+        context_read(actor=stray, customer=customer, partitions=["profile"], purpose="on its own")
     quarantine_checked(stray, AnomalyKind.NO_RUN_BEHIND, alerts, store)
     next_read_refused(stray, customer, run_behind())
 
@@ -187,8 +209,9 @@ def test_a_supervisor_lifts_the_quarantine_in_the_admin(
     # An external agent, configured in the admin, whose quarantine lives apart from it.
     config = AgentConfig.objects.create(name="greedy", kind=AgentConfig.Kind.LLM)
     greedy = AgentActor(name="greedy", scopes=frozenset({Partition.PROFILE}))
-    for _ in range(11):
+    for _ in range(10):
         context_read(actor=greedy, customer=customer, partitions=["profile"], purpose="again")
+    next_read_refused(greedy, customer)  # the eleventh crosses the line: refused
     quarantine = ActorQuarantine.objects.get(actor="agent:greedy")
     assert quarantine.active
     next_read_refused(greedy, customer)

@@ -106,8 +106,10 @@ def test_scope_table_allowed_gives_the_data_refused_gives_an_error_and_an_audit_
     assert entry.object_pk == str(ana.pk)
 
 
-# Only the entities agent reads contact details: linking the ones customers state is its job.
-PII_READERS = {"entities"}
+# Only two agents read contact details: the entities agent links the ones customers state,
+# and the summariser files what a quiet conversation taught (a new address) as facts, which
+# it can only do from the words in clear. Every other agent gets them masked.
+PII_READERS = {"entities", "summarizer"}
 
 
 def test_only_the_entities_agent_holds_pii_so_contact_details_reach_no_other(ana, run_behind):

@@ -8,7 +8,8 @@ from django.core.management import call_command
 from memory.models import Case, Customer, Fact, Message, SentimentReading
 
 
-def test_seed_demo_twice_adds_nothing_and_prints_the_login(db, capsys):
+def test_seed_demo_twice_adds_nothing_and_prints_the_login(db, capsys, settings):
+    settings.DEBUG = True  # the laptop demo: the well-known login (see tests/security)
     call_command("seed_demo")
     first_out = capsys.readouterr().out
     counts = [m.objects.count() for m in (Customer, Message, Case, Fact, SentimentReading)]

@@ -18,6 +18,13 @@ def access_entries():
     return AuditEntry.objects.filter(action=AuditEntry.Action.ACCESS)
 
 
+@pytest.fixture(autouse=True)
+def _reads_without_a_run_allowed(settings):
+    """These tests read as an agent on its own, for no message or conversation: the watch
+    would refuse such a read before serving it (tests/compliance/test_anomaly.py covers that)."""
+    settings.RAPPORT_ANOMALY_REQUIRE_RUN = False
+
+
 @pytest.fixture
 def history(customer, inbound_sms):
     """Ana's cross-channel story: an order, a replaced address, a mood that sours."""

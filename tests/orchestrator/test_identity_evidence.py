@@ -71,6 +71,7 @@ def test_a_phone_in_an_email_signature_brings_the_sms_to_the_same_customer(
         customer=customer,
         partitions=["business"],
         purpose="test",
+        correlation_id=f"message:{sms.pk}",
     )
     assert "air conditioning" in pack.render_text()
 
@@ -95,11 +96,8 @@ def test_a_replaced_reference_closes_the_old_case_and_is_never_shown_as_current(
             "booking reference MZA6HF, the suitcase is still missing", sender="+12085550186"
         ).pk
     )
-    pipeline.message_process(
-        message_id=say(
-            "the airport rebooked me, the new reference is R478RW", sender="+12085550186"
-        ).pk
-    )
+    rebooked = say("the airport rebooked me, the new reference is R478RW", sender="+12085550186")
+    pipeline.message_process(message_id=rebooked.pk)
 
     assert Case.objects.get(customer=osvaldo, reference="MZA6HF").status == Case.Status.CLOSED
     pack = context_read(
@@ -109,6 +107,7 @@ def test_a_replaced_reference_closes_the_old_case_and_is_never_shown_as_current(
         customer=osvaldo,
         partitions=["business", "messages"],
         purpose="test",
+        correlation_id=f"message:{rebooked.pk}",
     )
     text = pack.render_text()
     assert "R478RW" in text

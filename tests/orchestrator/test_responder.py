@@ -41,7 +41,8 @@ def _turn(customer) -> InboundTurn:
     )
 
 
-def test_with_the_whole_context_the_template_states_what_it_holds(known):
+def test_with_the_whole_context_the_template_states_what_it_holds(known, settings):
+    settings.RAPPORT_ANOMALY_REQUIRE_RUN = False  # an agent read with no pipeline run behind it
     pack = context_read(
         actor=AgentActor(name="t", scopes=ALL_PARTITIONS),
         customer=known.pk,
@@ -53,7 +54,8 @@ def test_with_the_whole_context_the_template_states_what_it_holds(known):
     assert outcome.findings["reply"] == "Hi Ana. Your order 88123 arrives 2026-12-01."
 
 
-def test_without_business_in_its_pack_the_responder_states_no_case_and_no_fact(known):
+def test_without_business_in_its_pack_the_responder_states_no_case_and_no_fact(known, settings):
+    settings.RAPPORT_ANOMALY_REQUIRE_RUN = False  # an agent read with no pipeline run behind it
     pack = context_read(
         actor=AgentActor(name="t", scopes=ALL_PARTITIONS),
         customer=known.pk,

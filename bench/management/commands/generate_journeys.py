@@ -27,6 +27,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--out", type=Path, help="file to write (default var/journeys-<family>.jsonl)"
         )
+        parser.add_argument(
+            "--strangers",
+            type=int,
+            default=0,
+            help="also this many people quoting another journey's reference (leak checks)",
+        )
+        parser.add_argument(
+            "--new-phones",
+            type=int,
+            default=0,
+            help="also this many known customers texting from a new number with name and key",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["count"] < 1:
@@ -37,7 +49,13 @@ class Command(BaseCommand):
             f"generating {options['count']} journeys with seed {options['seed']}"
             f" ({family} phrasings)..."
         )
-        journeys = generate_journeys(count=options["count"], seed=options["seed"], family=family)
+        journeys = generate_journeys(
+            count=options["count"],
+            seed=options["seed"],
+            family=family,
+            strangers=options["strangers"],
+            new_phones=options["new_phones"],
+        )
         write_journeys(out, journeys)
         self.stderr.write(f"wrote {out}")
         for line in summary_lines(journeys):

@@ -17,6 +17,7 @@ from channels_app.console.access import ConsoleRole, conversations_visible
 from channels_app.console.selectors.people import people_assignable
 from memory.actors import Partition, UserActor
 from memory.models import Handoff, Message
+from memory.redaction import Redactor
 from memory.selectors import (
     context_read,
     conversation_handoffs_recent,
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
     from memory.context import ContextPack, EmotionView
-    from memory.models import Conversation, Fact, MergeProposal, SentimentReading
+    from memory.models import Conversation, MergeProposal, SentimentReading
 
 PAGE_PARTITIONS = (
     Partition.PROFILE,
@@ -94,6 +95,15 @@ def _compact(value: dict[str, Any]) -> str:
 
 
 @dataclass(frozen=True)
+class ReplacedFact:
+    """A value a fact held before, as the person may see it (masked without `pii`)."""
+
+    value: str
+    valid_from: dt.datetime
+    valid_until: dt.datetime | None
+
+
+@dataclass(frozen=True)
 class TimelineItem:
     message_id: int
     conversation_id: int
@@ -107,6 +117,9 @@ class TimelineItem:
     sentiment_score: float | None
     trace: Trace | None
     here: bool
+    # Whether the person may act on this turn (correct its intent): its own conversation is
+    # one they may open.
+    actionable: bool = False
 
 
 @dataclass(frozen=True)
@@ -125,7 +138,7 @@ class ConversationPage:
     conversation: Conversation
     pack: ContextPack
     timeline: tuple[TimelineItem, ...]
-    fact_history: dict[str, tuple[Fact, ...]]
+    fact_history: dict[str, tuple[ReplacedFact, ...]]
     trend: TrendChart | None
     handoffs: tuple[Handoff, ...]
     open_handoff: Handoff | None
@@ -134,6 +147,10 @@ class ConversationPage:
     merge_proposals: tuple[MergeProposal, ...]
     assignable: tuple[Any, ...] = field(default=())
     intents: tuple[str, ...] = field(default=())
+    # The pending draft's words as this person may see them; they edit it only with `pii`
+    # (an edit of masked words would send the masks to the customer).
+    draft_text: str = ""
+    draft_editable: bool = False
 
 
 def conversation_page_read(
@@ -159,27 +176,66 @@ def conversation_page_read(
         recent_turns=PAGE_TURNS,
     )
     handoffs = tuple(conversation_handoffs_recent(conversation=conversation, limit=10))
+    # Everything shown beside the pack is masked as the pack is, one token per detail.
+    redactor = None if Partition.PII in pack.partitions else Redactor()
+    draft = ReplyDraft.objects.filter(
+        conversation=conversation, status=ReplyDraft.Status.PENDING
+    ).first()
     return ConversationPage(
         conversation=conversation,
         pack=pack,
-        timeline=_timeline(conversation=conversation, pack=pack),
-        fact_history=_fact_history(pack) if Partition.BUSINESS in pack.partitions else {},
+        timeline=_timeline(
+            conversation=conversation,
+            pack=pack,
+            redactor=redactor,
+            actionable=_conversations_actionable(user=user, role=role, pack=pack),
+        ),
+        fact_history=(
+            _fact_history(pack, redactor) if Partition.BUSINESS in pack.partitions else {}
+        ),
         trend=trend_chart(pack.emotion),
         handoffs=handoffs,
         open_handoff=next((h for h in handoffs if h.status != Handoff.Status.RELEASED), None),
         running_clock=ResponseClock.objects.filter(
             conversation=conversation, state=ResponseClock.State.RUNNING
         ).first(),
-        draft=ReplyDraft.objects.filter(
-            conversation=conversation, status=ReplyDraft.Status.PENDING
-        ).first(),
+        draft=draft,
         merge_proposals=tuple(merge_proposals_pending_for(customer_id=conversation.customer_id)),
         assignable=tuple(people_assignable()) if role is ConsoleRole.SUPERVISOR else (),
         intents=intents_known(),
+        draft_text=_masked(draft.text, redactor) if draft is not None else "",
+        draft_editable=redactor is None,
     )
 
 
-def _timeline(*, conversation: Conversation, pack: ContextPack) -> tuple[TimelineItem, ...]:
+def _conversations_actionable(*, user: User, role: ConsoleRole, pack: ContextPack) -> set[int]:
+    """Which of the conversations on the timeline the person may open, so act on; one query."""
+    ids = {turn.conversation_id for turn in pack.turns}
+    return set(
+        conversations_visible(user=user, role=role).filter(pk__in=ids).values_list("pk", flat=True)
+    )
+
+
+def _masked(value: Any, redactor: Redactor | None) -> Any:
+    """A trace's value (text, or JSON of texts) with contact details masked, when asked."""
+    if redactor is None:
+        return value
+    if isinstance(value, str):
+        return redactor.text(value)
+    if isinstance(value, dict):
+        return {key: _masked(item, redactor) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(item, redactor) for item in value]
+    return value
+
+
+def _timeline(
+    *,
+    conversation: Conversation,
+    pack: ContextPack,
+    redactor: Redactor | None,
+    actionable: set[int],
+) -> tuple[TimelineItem, ...]:
     """The customer's turns on every channel, oldest first, each inbound one with its trace;
     three queries however many turns."""
     turns = list(reversed(pack.turns))
@@ -211,8 +267,9 @@ def _timeline(*, conversation: Conversation, pack: ContextPack) -> tuple[Timelin
                 sent_at=turn.sent_at,
                 sentiment=reading.label if reading else "",
                 sentiment_score=reading.score if reading else None,
-                trace=_trace(run, corrections.get(turn.message_id, "")) if run else None,
+                trace=_trace(run, corrections.get(turn.message_id, ""), redactor) if run else None,
                 here=turn.conversation_id == conversation.pk,
+                actionable=turn.conversation_id in actionable,
             )
         )
     return tuple(items)
@@ -224,25 +281,27 @@ def _author_label(author: str, username: str | None) -> str:
     return dict(Message.Author.choices).get(author, author)
 
 
-def _trace(run: PipelineRun, corrected: str) -> Trace:
+def _trace(run: PipelineRun, corrected: str, redactor: Redactor | None) -> Trace:
+    """What the orchestrator did; what its agents found and wrote (a stated address, a phone
+    in a signature) is masked as the turn's own words are."""
     return Trace(
         run_id=run.pk,
         path=run.get_path_display(),
         status=run.get_status_display(),
-        plan=run.plan,
+        plan=_masked(run.plan, redactor),
         agents=tuple(
             AgentStep(
                 name=step.agent_name,
                 status=step.status,
                 partitions=tuple(step.partitions),
                 latency_ms=step.latency_ms,
-                output=step.output,
-                error=step.error,
+                output=_masked(step.output, redactor),
+                error=_masked(step.error, redactor),
             )
             for step in run.agent_runs.all()
         ),
-        merge=run.merge,
-        decision=run.decision,
+        merge=_masked(run.merge, redactor),
+        decision=_masked(run.decision, redactor),
         timings=run.timings,
         total_ms=run.total_ms,
         intent=str(run.decision.get("intent") or ""),
@@ -250,12 +309,22 @@ def _trace(run: PipelineRun, corrected: str) -> Trace:
     )
 
 
-def _fact_history(pack: ContextPack) -> dict[str, tuple[Fact, ...]]:
-    """The replaced versions of the customer's current facts, newest first, per key."""
+def _fact_history(
+    pack: ContextPack, redactor: Redactor | None
+) -> dict[str, tuple[ReplacedFact, ...]]:
+    """The replaced versions of the customer's current facts, newest first, per key: read
+    under the business partition the gate granted, and masked as the pack is without `pii`
+    (a replaced address is as personal as the current one)."""
     keys = {fact.key for fact in pack.facts}
-    history: dict[str, list[Fact]] = {}
+    history: dict[str, list[ReplacedFact]] = {}
     for fact in facts_replaced(customer_id=pack.customer_id, keys=keys):
-        history.setdefault(fact.key, []).append(fact)
+        history.setdefault(fact.key, []).append(
+            ReplacedFact(
+                value=_masked(fact.value, redactor),
+                valid_from=fact.valid_from,
+                valid_until=fact.valid_until,
+            )
+        )
     return {key: tuple(versions) for key, versions in history.items()}
 
 

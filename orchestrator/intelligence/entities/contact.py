@@ -11,7 +11,13 @@ from memory.identities import InvalidAddress, normalize_email, normalize_phone
 from orchestrator.intelligence.entities.entity import Entity, EntityKind, entity_from_match
 from orchestrator.intelligence.spoken import RewrittenText
 
-_EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
+# Linear however long the text: a match starts only where a run of address characters starts,
+# and the run is taken whole (`++`), never retried from each character of it. The address is
+# the run from its first letter or digit, as a word boundary placed it before.
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+-])[._%+-]*+"
+    r"(?P<address>[A-Za-z0-9][A-Za-z0-9._%+-]*+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b)"
+)
 
 
 def emails(rewritten: RewrittenText) -> list[Entity]:
@@ -19,10 +25,12 @@ def emails(rewritten: RewrittenText) -> list[Entity]:
     found = []
     for match in _EMAIL.finditer(rewritten.text):
         try:
-            value = normalize_email(match.group(0))
+            value = normalize_email(match.group("address"))
         except InvalidAddress:
             continue
-        found.append(entity_from_match(rewritten, EntityKind.EMAIL, "email", value, match))
+        found.append(
+            entity_from_match(rewritten, EntityKind.EMAIL, "email", value, match, "address")
+        )
     return found
 
 

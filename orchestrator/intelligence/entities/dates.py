@@ -94,8 +94,10 @@ _TIME = re.compile(
     r"|(?<=at )(?P<bare>\d{1,2})\b(?!\s*(?:days?|weeks?|%|[$€£]|dollars?)))",
     re.IGNORECASE,
 )
+# "\s*(am|pm)?\s+" read a run of blank lines once from each place it could split it: the
+# optional am/pm carries its own spaces instead.
 _BETWEEN = re.compile(
-    r"\bbetween\s+(?P<h1>\d{1,2})(?::(?P<m1>\d{2}))?\s*(?P<ap1>am|pm)?\s+(?:and|-)\s+"
+    r"\bbetween\s+(?P<h1>\d{1,2})(?::(?P<m1>\d{2}))?(?:\s*+(?P<ap1>am|pm))?\s+(?:and|-)\s+"
     r"(?P<h2>\d{1,2})(?::(?P<m2>\d{2}))?\s*(?P<ap2>am|pm)\b",
     re.IGNORECASE,
 )

@@ -71,9 +71,7 @@ def entity_from_span(
     """The entity at `start`:`end` of the rewritten text, placed back in the original."""
     original_start, original_end = rewritten.original_span(start, end)
     # A value read from spelled-out words is less certain than one the customer typed.
-    spoken = any(
-        new_start < end and start < new_end for new_start, new_end, _, _ in rewritten.replacements
-    )
+    spoken = rewritten.is_replaced(start, end)
     return Entity(
         kind=kind,
         key=key,

@@ -75,12 +75,14 @@ def preferences(rewritten: RewrittenText, times: list[Entity]) -> list[Entity]:
                     rewritten, EntityKind.PREFERENCE, "contact_channel", channel, match
                 )
             )
+    # Messages are short: "text me. after 5pm is fine" states one preference across two
+    # sentences, so any contact word in the message makes a qualified time a contact time.
+    # Searched once, not once per time.
+    any_contact_word = _CONTACT_WORDS.search(rewritten.original) is not None
     for entity in times:
         if entity.key != "time" or not entity.qualifier:
             continue
-        # Messages are short: "text me. after 5pm is fine" states one preference across two
-        # sentences, so any contact word in the message makes a qualified time a contact time.
-        if _CONTACT_WORDS.search(rewritten.original):
+        if any_contact_word:
             found.append(
                 Entity(
                     kind=EntityKind.PREFERENCE,

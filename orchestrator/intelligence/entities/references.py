@@ -47,8 +47,9 @@ REFERENCE_WORDS = {
 }
 _REFERENCE = re.compile(
     r"\b(?P<word>[a-z]{3,13})\.?"
-    r"(?:\s*(?:number|numbr|num|no\.?|nr|id|is|was|ref|reference|#|:|-))*"
-    r"\s*#?\s*(?P<ref>(?=[a-z0-9-]*\d)[a-z0-9][a-z0-9-]{2,24}[a-z0-9])\b",
+    # Spaces taken whole (`\s*+`): "\s*#?\s*" split a run of spaces every possible way.
+    r"(?:\s*+(?:number|numbr|num|no\.?|nr|id|is|was|ref|reference|#|:|-))*"
+    r"\s*+#?\s*+(?P<ref>(?=[a-z0-9-]*\d)[a-z0-9][a-z0-9-]{2,24}[a-z0-9])\b",
     re.IGNORECASE,
 )
 

@@ -12,7 +12,7 @@ from django.db import connection
 
 from memory.actors import AgentActor, Partition
 from memory.masked import has_masked_token
-from memory.selectors import context_read
+from memory.selectors import ContextAccessRefused, context_read
 from orchestrator.models import PipelineRun
 from orchestrator.pipeline import inline
 from orchestrator.pipeline.values import VoiceReply
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 
 logger = logging.getLogger(__name__)
+
+PLAIN_GREETING = "Thanks for calling. How can I help you today?"
 
 VOICE_GREETER = AgentActor(
     name="voice-greeter", scopes=frozenset({Partition.PROFILE, Partition.BUSINESS})
@@ -88,14 +90,22 @@ def _voice_turn_work(message_id: int) -> None:
 
 
 def call_greeting(*, customer_id: int, correlation_id: str = "") -> str:
-    """Greet a caller with what Rapport knows: their name, and the case they likely call about."""
-    context = context_read(
-        actor=VOICE_GREETER,
-        customer=customer_id,
-        partitions=VOICE_GREETER.scopes,
-        purpose="greet an inbound caller by name and their open case",
-        correlation_id=correlation_id,
-    )
+    """Greet a caller with what Rapport knows: their name, and the case they likely call about.
+
+    A greeter that may not read (quarantined, or its scope narrowed) fails safe: the caller
+    still gets a plain greeting and the call goes on; the refusal is audited and supervisors
+    see the quarantine at the top of their alerts."""
+    try:
+        context = context_read(
+            actor=VOICE_GREETER,
+            customer=customer_id,
+            partitions=VOICE_GREETER.scopes,
+            purpose="greet an inbound caller by name and their open case",
+            correlation_id=correlation_id,
+        )
+    except ContextAccessRefused as refused:
+        logger.warning("voice greeter refused for customer #%s: %s", customer_id, refused.reason)
+        return PLAIN_GREETING
     name = (
         context.profile.display_name.split()[0]
         if context.profile is not None
@@ -111,4 +121,4 @@ def call_greeting(*, customer_id: int, correlation_id: str = "") -> str:
         return f"Hello, are you calling about {case.kind} {case.reference}?"
     if name:
         return f"Hi {name}, thanks for calling. How can I help you today?"
-    return "Thanks for calling. How can I help you today?"
+    return PLAIN_GREETING

@@ -34,7 +34,7 @@ def anchor(settings, tmp_path: Path):
 
 
 def _redis_anchor_clear() -> None:
-    from memory.audit import ANCHOR_REDIS_KEY, _database_slug, _redis
+    from memory.audit.seals import ANCHOR_REDIS_KEY, _database_slug, _redis
 
     client = _redis()
     if client is not None:

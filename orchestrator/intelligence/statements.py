@@ -78,7 +78,7 @@ _PROBLEM = re.compile(
     r"n't|\bnot\b|\bnever\b|\bno longer\b|\bstill\b|\bmissing\b|\blost\b|\blate\b|"
     r"\bstolen\b|\bbroke(?:n)?\b|\bcrack\w*|\bshatter\w*|\bdamag\w*|\bwrong\b|\btwice\b|"
     r"\bdouble\b|\bcharged\b|\bovercharg\w*|\brefund\w*|\bcrawl\w*|\bslow\b|\breboot\w*|"
-    r"\bswallow\w*|\bburst\b|\bleak\w*|\berror\w*|\bfail\w*|\bdeclin\w*|\bstopped\b|"
+    r"\bburst\b|\bleak\w*|\berror\w*|\bfail\w*|\bdeclin\w*|\bstopped\b|"
     r"\bdead\b|\boutage\b|\bdown\b|\bdelay\w*|\bcancel\w*|\bduplicate\b|\bdisconnect\w*|"
     r"\bdropp\w*|\bfault\w*|\bdefect\w*|\bbilled\b|\bno-show\b|\bsomeone else\b|\bstuck\b|"
     r"\bflood\w*|\bbent\b|\bdent\w*|\bspill\w*|\bexpired\b|\blocked\b|\bblocked\b|\bdenied\b|"

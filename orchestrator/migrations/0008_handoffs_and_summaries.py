@@ -1,0 +1,8 @@
+# Issue 17 (hand-offs and summaries). Placeholder slot so parallel work can't create conflicting leaves; filled by hand.
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("orchestrator", "0007_console")]
+
+    operations: list[migrations.operations.base.Operation] = []

@@ -2,12 +2,15 @@
 else is looking at (or replying in) a conversation.
 
 Authenticated from the Django session in `connect()`; the ORM is reached only through
-`database_sync_to_async`. A row of customer context is read through the gate for this
-person each time it is pushed, so every push is an audited access.
+`database_sync_to_async`. Rows of customer context are read through the gate for this
+person when pushed, so every push is an audited access; events arriving together (a burst of
+traffic, the several events of one action) are pushed as one batch: one gate read, one audit
+entry, however many rows it carries.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -22,7 +25,7 @@ from channels_app.console.access import (
     conversation_ids_assigned,
     conversation_visible,
 )
-from channels_app.console.selectors import queue_row_read
+from channels_app.console.selectors import queue_rows_read
 from memory.events import AGENTS, SUPERVISORS, agent_group, conversation_group
 
 if TYPE_CHECKING:
@@ -34,13 +37,25 @@ REFUSED_NO_ROLE = 4403
 CONTEXT_FIELDS = frozenset({"text", "summary"})
 
 
-def _queue_row(user: User, role: ConsoleRole, conversation_id: int) -> dict[str, Any] | None:
-    row = queue_row_read(user=user, role=role, conversation_id=conversation_id)
-    if row is None:
-        return None
+# How long a push waits for the events that come with it (one action publishes several).
+PUSH_GATHER_SECONDS = 0.02
+# How long a person's finished row read stays shareable with their other tabs in this process.
+SHARED_READ_SECONDS = 2.0
+_SHARED_READS: dict[
+    tuple[int, int, str, tuple[str, ...]], tuple[float, asyncio.Future[dict[int, dict[str, Any]]]]
+] = {}
+
+
+def _queue_rows(
+    user: User, role: ConsoleRole, conversation_ids: list[int]
+) -> dict[int, dict[str, Any]]:
+    rows = queue_rows_read(user=user, role=role, conversation_ids=conversation_ids)
     return {
-        **row.to_json(),
-        "html": render_to_string("console/_queue_row.html", {"row": row, "role": role}),
+        pk: {
+            **row.to_json(),
+            "html": render_to_string("console/_queue_row.html", {"row": row, "role": role}),
+        }
+        for pk, row in rows.items()
     }
 
 
@@ -65,6 +80,9 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # chan
         self.watching: set[int] = set()
         self.shown: set[int] = set()
         self.seen: deque[str] = deque(maxlen=128)
+        # Events waiting for their rows, and the task pushing them (see `_push_pending`).
+        self.pending: list[tuple[str, str, dict[str, Any], int]] = []
+        self.pushing: asyncio.Task[None] | None = None
         if role is ConsoleRole.SUPERVISOR:
             groups = [SUPERVISORS]
         else:
@@ -74,10 +92,16 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # chan
             await self._join(group)
         await self.accept()
         await self.send_json(
-            {"event": "console.ready", "payload": {"role": role.value, "user": self._name()}}
+            {
+                "event": "console.ready",
+                "payload": {"role": role.value, "user": self._name(), "user_id": user.pk},
+            }
         )
 
     async def disconnect(self, code: int) -> None:
+        pushing = getattr(self, "pushing", None)
+        if pushing is not None:
+            pushing.cancel()
         for conversation_id in list(getattr(self, "watching", ())):
             await self._viewer_announce("viewer.left", conversation_id)
         for group in list(getattr(self, "joined", ())):
@@ -130,21 +154,60 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # chan
         public = {k: v for k, v in payload.items() if k not in CONTEXT_FIELDS}
         conversation_id = payload.get("conversation_id")
         if conversation_id is None:
-            if self.role is ConsoleRole.SUPERVISOR:
+            # Supervisors hear everything; an agent only what is about themselves (their
+            # presence set from another tab).
+            if self.role is ConsoleRole.SUPERVISOR or payload.get("agent_id") == self.user.pk:
                 await self.send_json({"event": event["event"], "payload": public, "row": None})
             return
         if event["event"] in ("conversation.assigned", "conversation.taken_over") and (
             payload.get("agent_id") == self.user.pk
         ):
             await self._join(conversation_group(conversation_id))
-        row = await database_sync_to_async(_queue_row)(self.user, self.role, conversation_id)
-        if row is None:
-            if conversation_id in self.shown or conversation_id in self.watching:
-                self.shown.discard(conversation_id)
-                await self.send_json({"event": event["event"], "payload": public, "row": None})
-            return
-        self.shown.add(conversation_id)
-        await self.send_json({"event": event["event"], "payload": public, "row": row})
+        self.pending.append((fingerprint, event["event"], public, int(conversation_id)))
+        if self.pushing is None or self.pushing.done():
+            self.pushing = asyncio.ensure_future(self._push_pending())
+
+    async def _push_pending(self) -> None:
+        """Push waiting events with their rows, a batch at a time, in the order they came:
+        events heard while a batch is read join the next one, so a burst costs a few gate reads
+        (and audit entries) for this person, not one per row or per tab."""
+        await asyncio.sleep(PUSH_GATHER_SECONDS)
+        while self.pending:
+            batch, self.pending = self.pending, []
+            rows = await self._rows_shared(batch)
+            for _, name, public, conversation_id in batch:
+                row = rows.get(conversation_id)
+                if row is None:
+                    if conversation_id in self.shown or conversation_id in self.watching:
+                        self.shown.discard(conversation_id)
+                        await self.send_json({"event": name, "payload": public, "row": None})
+                    continue
+                self.shown.add(conversation_id)
+                await self.send_json({"event": name, "payload": public, "row": row})
+
+    async def _rows_shared(
+        self, batch: list[tuple[str, str, dict[str, Any], int]]
+    ) -> dict[int, dict[str, Any]]:
+        """The batch's rows, read once for this person however many of their tabs heard the
+        same events in this process (one gate read, one audit entry): the first tab reads, the
+        others wait for it. Keyed by the events themselves, so a later event is a fresh read."""
+        loop = asyncio.get_running_loop()
+        key = (id(loop), self.user.pk, self.role.value, tuple(f for f, _, _, _ in batch))
+        now = loop.time()
+        for old, (at, read) in list(_SHARED_READS.items()):
+            if read.done() and now - at > SHARED_READ_SECONDS:
+                del _SHARED_READS[old]
+        shared = _SHARED_READS.get(key)
+        if shared is None:
+            ids = list(dict.fromkeys(conversation_id for _, _, _, conversation_id in batch))
+            read = asyncio.ensure_future(
+                database_sync_to_async(_queue_rows)(self.user, self.role, ids)
+            )
+            _SHARED_READS[key] = (now, read)
+        else:
+            read = shared[1]
+        # Shielded: a tab closing mid-read must not cancel the read its sibling waits on.
+        return await asyncio.shield(read)
 
     # Who else is here --------------------------------------------------------------------------
 

@@ -11,6 +11,8 @@ from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
+from channels_app.overload import breaker
+
 logger = logging.getLogger(__name__)
 
 # A probe must answer before the load balancer's own timeout.
@@ -18,6 +20,10 @@ PROBE_TIMEOUT_SECONDS = 2.0
 
 
 def database_reachable() -> bool:
+    """A direct connection attempt first (a second at most: a pool would wait its whole
+    timeout for a server that is down), then a query through the pool requests use."""
+    if not breaker.check():
+        return False
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")

@@ -30,6 +30,8 @@ from memory.services import (
     message_record_inbound,
     message_record_outbound,
 )
+from orchestrator.models import ResponseClock
+from orchestrator.people.clocks import response_clock_stop
 from orchestrator.pipeline import VoiceReply, call_greeting, voice_turn_reply
 
 if TYPE_CHECKING:
@@ -153,7 +155,9 @@ def call_answer(*, call_sid: str, caller: str, called: str) -> CallAnswer:
         if existing is not None:
             return CallAnswer(conversation=conversation, greeting=existing.text)
         greeting = call_greeting(
-            customer_id=conversation.customer_id, correlation_id=f"conversation:{conversation.pk}"
+            customer_id=conversation.customer_id,
+            correlation_id=f"conversation:{conversation.pk}",
+            conversation=conversation,
         )
         try:
             with transaction.atomic():
@@ -202,7 +206,10 @@ def call_turn_record(
 def call_close(
     *, call_sid: str, call_status: str, duration_seconds: int | None
 ) -> Conversation | None:
-    """Apply a call status callback once; an ended call closes its conversation with duration."""
+    """Apply a call status callback once; an ended call closes its conversation with duration
+    and stops the call's response clock: nobody can answer a caller who hung up, so it must
+    not turn into a "first response overdue". The customer's handoff stays open (it belongs to
+    the customer across channels: their next SMS or e-mail is still a person's to answer)."""
     with transaction.atomic():
         if not receipt_claim(
             source=WebhookReceipt.Source.CALL_STATUS, key=f"{call_sid}:{call_status}"
@@ -215,6 +222,9 @@ def call_close(
             conversation=conversation,
             status=Conversation.Status.CLOSED,
             metadata={"call_status": call_status, "duration_seconds": duration_seconds},
+        )
+        response_clock_stop(
+            conversation=conversation, state=ResponseClock.State.RELEASED, user=None
         )
     return conversation
 
@@ -289,6 +299,13 @@ def call_turn_answer(
         speech=speech,
         confidence=confidence,
     )
+    if record.message.conversation.mode in Conversation.HUMAN_MODES:
+        # With people: put the caller through now; the turn is processed like any message
+        # (memory, the person's screen) by the queue, without a bot answer to wait for.
+        if record.created:
+            with transaction.atomic():
+                _message_hand_off(record.message)
+        return CallTurn(message=record.message, reply=VoiceReply(text="", hand_off=True))
     reply = voice_turn_reply(message_id=record.message.pk, deadline_seconds=deadline_seconds)
     return CallTurn(message=record.message, reply=reply)
 

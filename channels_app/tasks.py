@@ -1,7 +1,9 @@
-"""Celery tasks of the channels app: delivering outbound messages, retried with backoff."""
+"""Celery tasks of the channels app: delivering outbound messages, retried with backoff, and
+settling replies a lost attempt left `sending`."""
 
 from __future__ import annotations
 
+import logging
 import random
 from typing import Any
 
@@ -9,7 +11,17 @@ from celery import Task, shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from channels_app.outbound import SendFailed, message_deliver, message_fail
+from channels_app.outbound import (
+    DeliveredNotRecorded,
+    Delivery,
+    SendFailed,
+    delivery_record,
+    message_deliver,
+    message_fail,
+    outbound_stuck_settle,
+)
+
+logger = logging.getLogger(__name__)
 
 BACKOFF_BASE_SECONDS = 5
 BACKOFF_CAP_SECONDS = 600
@@ -30,12 +42,36 @@ def retry_delay(retries: int) -> float:
     soft_time_limit=45,
     max_retries=None,
 )
-def outbound_deliver(self: Task[Any, Any], message_id: int) -> str:
+def outbound_deliver(
+    self: Task[Any, Any], message_id: int, delivered: dict[str, Any] | None = None
+) -> str:
     """Deliver one stored outbound message; a provider's refusal or a database hiccup is
     retried with backoff, and after OUTBOUND_MAX_RETRIES the message is marked failed, never
-    left `pending`."""
+    left `pending`. When the provider took it and only recording its answer failed, the retry
+    (`delivered`) records the answer and never sends again."""
     try:
+        if delivered is not None:
+            answer = Delivery(provider_id=delivered.get("provider_id"), status=delivered["status"])
+            backend = str(delivered.get("backend", ""))
+            try:
+                return delivery_record(
+                    message_id=message_id, delivery=answer, backend=backend
+                ).delivery_status
+            except (OperationalError, InterfaceError) as error:
+                raise DeliveredNotRecorded(answer, backend) from error
         message = message_deliver(message_id=message_id)
+    except DeliveredNotRecorded as error:
+        # Sent: record it again later. If the database stays away past every retry, the
+        # message stays `sending` with the provider holding it, and the outbound sweep asks.
+        if self.request.retries >= settings.OUTBOUND_MAX_RETRIES:
+            logger.error("outbound message #%s sent; recording it failed", message_id)
+            return "sending"
+        took = {"provider_id": error.delivery.provider_id, "status": error.delivery.status}
+        raise self.retry(
+            args=(message_id,),
+            kwargs={"delivered": {**took, "backend": error.backend}},
+            countdown=retry_delay(self.request.retries),
+        ) from error
     except (SendFailed, OperationalError, InterfaceError) as error:
         permanent = isinstance(error, SendFailed) and error.permanent
         if permanent or self.request.retries >= settings.OUTBOUND_MAX_RETRIES:
@@ -43,3 +79,20 @@ def outbound_deliver(self: Task[Any, Any], message_id: int) -> str:
             return message_fail(message_id=message_id, reason=str(error), code=code).delivery_status
         raise self.retry(exc=error, countdown=retry_delay(self.request.retries)) from error
     return message.delivery_status
+
+
+@shared_task(
+    name="channels_app.outbound_sweep",
+    acks_late=True,
+    ignore_result=True,
+    time_limit=120,
+    soft_time_limit=100,
+)
+def outbound_sweep() -> dict[str, int]:
+    """Beat: settle replies still `sending` long after their attempt began (recorded as the
+    provider has them, delivered once more when it does not, or failed visibly when that
+    cannot be known), and deliver the ones put back to `pending`."""
+    settled = outbound_stuck_settle()
+    for message_id in settled.to_resend:
+        outbound_deliver.delay(message_id)
+    return settled.counts()

@@ -113,7 +113,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and RAPPORT
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 0,
         "max_size": RAPPORT_DB_POOL_MAX,
-        "timeout": float(os.environ.get("RAPPORT_DB_POOL_TIMEOUT", "10")),
+        # A request waits this long for a connection, then gets 503 (Twilio retries a 5xx):
+        # well inside Twilio's 15 s, and the one wait a process pays when the server goes down
+        # before its breaker opens (channels_app.overload).
+        "timeout": float(os.environ.get("RAPPORT_DB_POOL_TIMEOUT", "3")),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -211,6 +214,10 @@ PIPELINE_MAX_ATTEMPTS = int(os.environ.get("PIPELINE_MAX_ATTEMPTS", "5"))
 # A reply still `pending` this long after it was written (past every retry's backoff) lost its
 # delivery task and is handed to delivery again.
 OUTBOUND_SWEEP_GRACE_SECONDS = int(os.environ.get("OUTBOUND_SWEEP_GRACE_SECONDS", "900"))
+# A reply still `sending` this long after its attempt began (past the delivery task's 60 s time
+# limit) was lost mid-send: recorded as the provider has it, sent once more when the provider
+# does not have it, or failed visibly when that cannot be known (channels_app.outbound.stuck).
+OUTBOUND_SENDING_STUCK_SECONDS = int(os.environ.get("OUTBOUND_SENDING_STUCK_SECONDS", "300"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -293,6 +300,8 @@ TWILIO_VALIDATE_SIGNATURES = env_bool("TWILIO_VALIDATE_SIGNATURES", default=True
 VOICE_REPLY_DEADLINE_SECONDS = float(os.environ.get("VOICE_REPLY_DEADLINE_SECONDS", "2"))
 HUMAN_HANDOFF_NUMBER = os.environ.get("HUMAN_HANDOFF_NUMBER", "")
 HUMAN_HANDOFF_QUEUE = os.environ.get("HUMAN_HANDOFF_QUEUE", "")
+# A Twilio Client identity (a browser or app softphone) rung with the number, or alone.
+HUMAN_HANDOFF_CLIENT = os.environ.get("HUMAN_HANDOFF_CLIENT", "")
 EMAIL_INBOUND_USER = os.environ.get("EMAIL_INBOUND_USER", "")
 EMAIL_INBOUND_PASSWORD = os.environ.get("EMAIL_INBOUND_PASSWORD", "")
 SENDGRID_WEBHOOK_PUBLIC_KEY = os.environ.get("SENDGRID_WEBHOOK_PUBLIC_KEY", "")
@@ -344,6 +353,9 @@ ORCHESTRATOR_CLARIFY_BEFORE_HANDOFF = int(
 )
 # Below this weighted mood score (and falling or negative), the customer goes to a person.
 ORCHESTRATOR_ANGRY_SCORE = float(os.environ.get("ORCHESTRATOR_ANGRY_SCORE", "-0.5"))
+# A worsening trend hands off only once it is clearly negative: one misread turn ("hmm, and
+# the weather?") must not send a calm customer, on every channel, to a person.
+ORCHESTRATOR_UPSET_SCORE = float(os.environ.get("ORCHESTRATOR_UPSET_SCORE", "-0.3"))
 ORCHESTRATOR_CHANNEL_SWITCH_WINDOW_HOURS = int(
     os.environ.get("ORCHESTRATOR_CHANNEL_SWITCH_WINDOW_HOURS", "72")
 )
@@ -368,6 +380,10 @@ CELERY_BEAT_SCHEDULE = {
     "pipeline-sweep": {
         "task": "orchestrator.pipeline_sweep",
         "schedule": float(os.environ.get("PIPELINE_SWEEP_SECONDS", "30")),
+    },
+    "outbound-sweep": {
+        "task": "channels_app.outbound_sweep",
+        "schedule": float(os.environ.get("OUTBOUND_SWEEP_SECONDS", "60")),
     },
 }
 

@@ -78,6 +78,34 @@ class EmotionView:
 
 
 @dataclass(frozen=True)
+class HandoverView:
+    """The channel switch that brought the customer here: where from, what they were in the
+    middle of, and (for a reader holding `messages` only) the summary written at switch time."""
+
+    switch_id: int
+    from_conversation_id: int
+    from_channel: str
+    to_conversation_id: int
+    to_channel: str
+    topic: str
+    carried_case_ids: tuple[int, ...]
+    was_with_person: bool
+    summary: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class SignalView:
+    """A signal on the customer (churn risk, buying intent) and the turns that raised it."""
+
+    kind: str
+    score: float
+    level: str
+    evidence_message_ids: tuple[int, ...] = ()
+    updated_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
 class ContextPack:
     """One actor's view of one customer, limited to the partitions it was granted."""
 
@@ -93,11 +121,14 @@ class ContextPack:
     facts: tuple[FactView, ...] = ()
     turns: tuple[TurnView, ...] = field(default=())
     emotion: EmotionView | None = None
+    # Churn risk and buying intent (business partition), strongest first.
+    signals: tuple[SignalView, ...] = ()
     # The partition versions this pack was read at ("business": 7): a writer names them so a
     # change made after the read is caught as a conflict instead of silently overwritten.
     versions: dict[str, int] = field(default_factory=dict)
     # Values the customer has since replaced (an old address): never shown as if still true.
     superseded: tuple[str, ...] = ()
+    handover: HandoverView | None = None
 
     def render_text(self, word_budget: int | None = None) -> str:
         """Render for an agent, most important first, cut to `word_budget` words.
@@ -129,8 +160,20 @@ class ContextPack:
                     for f in ordered
                 )
             )
+        if self.handover is not None:
+            moved = f"Moved from {self.handover.from_channel}"
+            doing = self.handover.topic.replace("_", " ")
+            topic = f", in the middle of {doing}" if doing else ""
+            lines.append(f"{moved}{topic}.")
+            lines += [line for line in self.handover.summary.splitlines() if line.strip()]
         if self.emotion is not None:
             lines.append(f"Mood: {self.emotion.label} now, {self.emotion.direction}.")
+        strong = [s for s in self.signals if s.level != "low"]
+        if strong:
+            lines.append(
+                "Signals: "
+                + "; ".join(f"{s.kind.replace('_', ' ')} {s.level} ({s.score:.2f})" for s in strong)
+            )
         said = [t for t in self.turns if t.direction == "inbound" and not t.is_filler]
         if said:
             lines.append("Customer said, newest first:")

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from memory import services
 from memory.models import Case, Channel, Customer, Fact, Message
-from memory.roles import SUPERVISORS, roles_ensure
+from memory.roles import AGENTS, SUPERVISORS, roles_ensure
 
 BUSINESS_NUMBER = "+14155550000"
 SUPPORT_EMAIL = "support@shop.example"
@@ -32,6 +32,9 @@ class DemoTurn:
     sentiment: tuple[str, float] | None = None
     reply: str = ""
     subject: str = ""
+    # Still waiting for an answer when the demo starts: the pipeline reads it then, as it
+    # would have when it came in (the seed writes history; deciding is the orchestrator's).
+    awaiting: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,7 @@ DEMO_CUSTOMERS: tuple[DemoCustomer, ...] = (
                 0.2,
                 "I want to talk to a manager about this double charge right now",
                 ("negative", -0.9),
+                awaiting=True,
             ),
         ),
         cases=(("claim", "INV-2041", "open", "Billing dispute: double charge"),),
@@ -149,6 +153,7 @@ DEMO_CUSTOMERS: tuple[DemoCustomer, ...] = (
                 "I can't log in to my account ACC-7781 since the password reset.",
                 ("negative", -0.3),
                 subject="Locked out",
+                awaiting=True,
             ),
         ),
         cases=(("account", "ACC-7781", "open", "Login problem after reset"),),
@@ -278,6 +283,41 @@ def _seed_turn(*, customer: Customer, demo: DemoCustomer, turn: DemoTurn, now: d
         )
         return 2
     return 1
+
+
+def demo_messages_awaiting() -> list[int]:
+    """The seeded messages still waiting for an answer (oldest first), for the pipeline."""
+    keys = [f"demo-{t.key}" for d in DEMO_CUSTOMERS for t in d.turns if t.awaiting]
+    return list(
+        Message.objects.filter(provider_id__in=keys, direction=Message.Direction.INBOUND)
+        .order_by("sent_at")
+        .values_list("pk", flat=True)
+    )
+
+
+# The demo's human agents: on the roster and online, so handoffs are seen being assigned.
+DEMO_AGENTS: tuple[tuple[str, str], ...] = (("maya", "Maya Lind"), ("leo", "Leo Brandt"))
+
+
+def demo_agents_ensure(*, password: str | None) -> list[User]:
+    """The demo's agents, in the Agents group; `password` only for a new login (None: they
+    cannot sign in, which is what a demo off DEBUG gets)."""
+    groups = roles_ensure()
+    agents: list[User] = []
+    for username, name in DEMO_AGENTS:
+        first, _, last = name.partition(" ")
+        user, created = User.objects.get_or_create(
+            username=username, defaults={"first_name": first, "last_name": last}
+        )
+        if created:
+            if password:
+                user.set_password(password)
+            else:
+                user.set_unusable_password()
+            user.save(update_fields=["password"])
+        user.groups.add(groups[AGENTS])
+        agents.append(user)
+    return agents
 
 
 # The laptop demo's well-known password: `seed_demo` uses it only with DEBUG on.

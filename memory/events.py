@@ -8,14 +8,19 @@ or "customer.<id>" and receive {"type": "rapport.event", "event": NAME, "payload
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import dataclasses
 import logging
+import os
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from channels_redis.core import RedisChannelLayer
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -212,6 +217,69 @@ class IntentCorrected(ConversationEvent):
     intent: str
 
 
+# The work of a conversation: resolved, snoozed, reopened; notes, labels, the customer's name -----
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationResolved(ConversationEvent):
+    name: ClassVar[str] = "conversation.resolved"
+    disposition: str
+    by: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationSnoozed(ConversationEvent):
+    name: ClassVar[str] = "conversation.snoozed"
+    until: str
+    by: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationReopened(ConversationEvent):
+    name: ClassVar[str] = "conversation.reopened"
+    by: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoteAdded(ConversationEvent):
+    """A private note between people; its words are never in the event."""
+
+    name: ClassVar[str] = "note.added"
+    changes_queue: ClassVar[bool] = False
+    note_id: int
+    by: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LabelsChanged(ConversationEvent):
+    name: ClassVar[str] = "conversation.labels_changed"
+    labels: list[str] = field(default_factory=list)
+    by: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomerRenamed(ConversationEvent):
+    """A person corrected the customer's name, from one of their conversations."""
+
+    name: ClassVar[str] = "customer.renamed"
+    customer_id: int
+    by: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PresenceChanged(Event):
+    """An agent came online, went busy or away, or changed capacity: the roster shows it."""
+
+    name: ClassVar[str] = "agent.presence"
+    agent_id: int
+    agent: str
+    status: str
+    capacity: int
+
+    def groups(self) -> tuple[str, ...]:
+        return (SUPERVISORS, AGENTS)
+
+
 # Customers ---------------------------------------------------------------------------------------
 
 
@@ -275,8 +343,55 @@ def publish(event: Event, *, groups: Iterable[str] = ()) -> None:
         layer = get_channel_layer()
         if layer is None:
             return
-        for group in targets:
-            async_to_sync(layer.group_send)(group, message)
+        _sends.send(layer, targets, message)
 
     transaction.on_commit(send, robust=True)
     logger.debug("queued %s for %s", event.name, ", ".join(targets))
+
+
+async def _group_send_all(layer: Any, groups: tuple[str, ...], message: dict[str, Any]) -> None:
+    await asyncio.gather(*(layer.group_send(group, message) for group in groups))
+
+
+class _Sends:
+    """Where this process's events are sent from: one event loop on a thread of its own.
+
+    The Redis channel layer keeps its connections per event loop, and `async_to_sync` makes a
+    new loop for every call, so sending from it opened and closed a connection for every
+    event and group. Sends handed to one long-lived loop reuse its connections; each send
+    still waits for its event to be out (up to PUBLISH_WAIT_SECONDS), so the events one thread
+    publishes keep their order. A fork (a Celery worker's child) starts its own loop."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pid = 0
+
+    def send(self, layer: Any, groups: tuple[str, ...], message: dict[str, Any]) -> None:
+        if not isinstance(layer, RedisChannelLayer):
+            # The in-memory layer's queues belong to the loop that reads them (a test's or
+            # the dev server's): one `async_to_sync` call for all the groups.
+            async_to_sync(_group_send_all)(layer, groups, message)
+            return
+        future = asyncio.run_coroutine_threadsafe(
+            _group_send_all(layer, groups, message), self._running_loop()
+        )
+        try:
+            future.result(timeout=PUBLISH_WAIT_SECONDS)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._pid != os.getpid():
+                loop = asyncio.new_event_loop()
+                threading.Thread(
+                    target=loop.run_forever, name="rapport-events", daemon=True
+                ).start()
+                self._loop, self._pid = loop, os.getpid()
+            return self._loop
+
+
+PUBLISH_WAIT_SECONDS = 2.0
+_sends = _Sends()

@@ -22,6 +22,7 @@ _GRAPH_MODELS = (
     "customermerge",
     "mergeproposal",
     "intentcorrection",
+    "channelswitch",
 )
 
 
@@ -35,6 +36,8 @@ def roles_ensure() -> dict[str, Group]:
             *view_graph,
             "change_customer",
             "change_mergeproposal",
+            # Supervisors follow a customer page's "who accessed" link to the access log.
+            "view_auditentry",
         ],
         # Human agents work conversations: they read context but not raw contact details.
         AGENTS: [f"read_context_{p.value}" for p in Partition if p is not Partition.PII],

@@ -138,10 +138,13 @@ class AgentWatch:
         """An agent reading with no work for this customer behind it."""
         return self.is_agent and self.thresholds.require_run and not self.run_behind
 
-    def observe(self, *, entry: AuditEntry) -> ActorQuarantine | None:
+    def observe(
+        self, *, entry: AuditEntry, windows: Windows | None = None
+    ) -> ActorQuarantine | None:
         """Count the read (its entry already written) and quarantine the agent or client if it
-        crossed a threshold; returns the quarantine when it was put in place now."""
-        windows = self._windows_after(entry)
+        crossed a threshold; returns the quarantine when it was put in place now. `windows`
+        when they were already counted for several reads at once (`watches_observe`)."""
+        windows = windows or self._windows_after(entry)
         if self.quarantined:
             return None
         crossed = self.crossing or self._crossed(windows, entry)
@@ -155,6 +158,17 @@ class AgentWatch:
             quarantined_by=WATCH_LABEL,
             offending=entry,
             detection_ms=(time.perf_counter() - self.started) * 1000,
+        )
+
+    def _windows_prior_after(self, entry: AuditEntry) -> Windows | None:
+        """The windows after this read from those counted before it (no Redis), else None."""
+        if self.prior is None:
+            return None
+        return Windows(
+            burst=self.prior.burst + 1,
+            baseline=self.prior.baseline,
+            customers=self.prior.customers + (0 if self.seen_customer else 1),
+            refused=self.prior.refused + int(entry.outcome == AuditEntry.Outcome.REFUSED),
         )
 
     def _crossed(
@@ -210,25 +224,42 @@ class AgentWatch:
         self.crossing = self._crossed(after, None)
 
     def _windows_after(self, entry: AuditEntry) -> Windows:
-        refused = int(entry.outcome == AuditEntry.Outcome.REFUSED)
-        if self.prior is not None:
-            return Windows(
-                burst=self.prior.burst + 1,
-                baseline=self.prior.baseline,
-                customers=self.prior.customers + (0 if self.seen_customer else 1),
-                refused=self.prior.refused + refused,
-            )
+        counted = self._windows_prior_after(entry)
+        if counted is not None:
+            return counted
         try:
             return _redis_windows_add(
                 key=self.key,
                 entry=entry,
                 customer_id=self.customer_id,
-                refused=bool(refused),
+                refused=entry.outcome == AuditEntry.Outcome.REFUSED,
                 limits=self.thresholds,
             )
         except redis.RedisError:
             logger.warning("anomaly windows: Redis unavailable, counting from the audit trail")
             return _db_windows(label=self.key, customer_id=self.customer_id, limits=self.thresholds)
+
+
+def watches_observe(observed: list[tuple[AgentWatch, AuditEntry]]) -> list[ActorQuarantine | None]:
+    """`AgentWatch.observe` for several reads written together (a context pack shared by the
+    agents of one message): their windows counted in one Redis round trip."""
+    windows: list[Windows | None] = [watch._windows_prior_after(entry) for watch, entry in observed]
+    pending = [i for i, counted in enumerate(windows) if counted is None]
+    if len(pending) > 1:
+        try:
+            added = _redis_windows_add_many(
+                [(observed[i][0].key, observed[i][1], observed[i][0].customer_id) for i in pending],
+                limits=observed[pending[0]][0].thresholds,
+            )
+        except redis.RedisError:
+            logger.warning("anomaly windows: Redis unavailable, counting from the audit trail")
+        else:
+            for i, counted in zip(pending, added, strict=True):
+                windows[i] = counted
+    return [
+        watch.observe(entry=entry, windows=counted)
+        for (watch, entry), counted in zip(observed, windows, strict=True)
+    ]
 
 
 def watch_begin(
@@ -239,47 +270,83 @@ def watch_begin(
     a quarantine was last lifted, what work stands behind the read and, without Redis, its
     windows so far), or that query and one Redis round trip. A client answers to no piece of
     work, so only its volume and its refusals are judged."""
-    if not actor.label.startswith(WATCHED_PREFIXES):
-        return None
-    label = actor.label
-    key = quarantine_key(label)
-    limits = Thresholds.from_settings()
-    columns: list[QuerySet[Any]] = [
-        ActorQuarantine.objects.filter(actor=key, active=True).values("pk")[:1],
-        _work_behind(correlation_id, customer_id).values("pk")[:1]
-        if label.startswith("agent:")
-        else Message.objects.none().values("pk"),
-        ActorQuarantine.objects.filter(actor=key, lifted_at__isnull=False).values("lifted_at")[:1],
-    ]
-    if not _redis_url():
-        columns += _db_window_columns(label=key, customer_id=customer_id, limits=limits)
-    values = _scalars(columns)
-    watch = AgentWatch(
-        agent=label.partition(":")[2],
-        label=label,
-        key=key,
-        customer_id=customer_id,
-        correlation_id=correlation_id,
-        started=started,
-        thresholds=limits,
-        quarantined=values[0] is not None,
-        run_behind=values[1] is not None,
+    (watch,) = watches_begin(
+        actors=[actor], customer_id=customer_id, correlation_id=correlation_id, started=started
     )
-    seen: Windows | None = None
-    if len(values) > 3:
-        burst, baseline, customers, seen_here, refused = (int(v or 0) for v in values[3:])
-        watch.prior = Windows(burst=burst, baseline=baseline, customers=customers, refused=refused)
-        watch.seen_customer = seen_here > 0
-        seen = watch.prior
-    elif not watch.quarantined:
+    return watch
+
+
+def watches_begin(
+    *, actors: list[Actor], customer_id: int, correlation_id: str, started: float
+) -> list[AgentWatch | None]:
+    """`watch_begin` for several actors reading one customer for the same work (the agents
+    sharing a message's context pack): still one query and one Redis round trip in all."""
+    watched = [i for i, actor in enumerate(actors) if actor.label.startswith(WATCHED_PREFIXES)]
+    watches: list[AgentWatch | None] = [None] * len(actors)
+    if not watched:
+        return watches
+    limits = Thresholds.from_settings()
+    columns: list[QuerySet[Any]] = []
+    widths: list[int] = []
+    for i in watched:
+        label = actors[i].label
+        key = quarantine_key(label)
+        asked: list[QuerySet[Any]] = [
+            ActorQuarantine.objects.filter(actor=key, active=True).values("pk")[:1],
+            _work_behind(correlation_id, customer_id).values("pk")[:1]
+            if label.startswith("agent:")
+            else Message.objects.none().values("pk"),
+            ActorQuarantine.objects.filter(actor=key, lifted_at__isnull=False).values("lifted_at")[
+                :1
+            ],
+        ]
+        if not _redis_url():
+            asked += _db_window_columns(label=key, customer_id=customer_id, limits=limits)
+        widths.append(len(asked))
+        columns += asked
+    row = _scalars(columns)
+    peeks: list[tuple[AgentWatch, dt.datetime | None]] = []
+    at = 0
+    for i, width in zip(watched, widths, strict=True):
+        values, at = row[at : at + width], at + width
+        label = actors[i].label
+        watch = AgentWatch(
+            agent=label.partition(":")[2],
+            label=label,
+            key=quarantine_key(label),
+            customer_id=customer_id,
+            correlation_id=correlation_id,
+            started=started,
+            thresholds=limits,
+            quarantined=values[0] is not None,
+            run_behind=values[1] is not None,
+        )
+        watches[i] = watch
+        if len(values) > 3:
+            burst, baseline, customers, seen_here, refused = (int(v or 0) for v in values[3:])
+            watch.prior = Windows(
+                burst=burst, baseline=baseline, customers=customers, refused=refused
+            )
+            watch.seen_customer = seen_here > 0
+            watch.judge_before(watch.prior)
+        elif watch.quarantined:
+            watch.judge_before(None)
+        else:
+            peeks.append((watch, _moment(values[2])))
+    if peeks:
         try:
-            seen, watch.seen_customer = _redis_windows_peek(
-                key=key, customer_id=customer_id, limits=limits, lifted_at=_moment(values[2])
+            seen = _redis_windows_peek_many(
+                [(watch.key, lifted_at) for watch, lifted_at in peeks],
+                customer_id=customer_id,
+                limits=limits,
             )
         except redis.RedisError:
             logger.warning("anomaly windows: Redis unavailable, judging the read afterwards")
-    watch.judge_before(seen)
-    return watch
+            seen = [(None, False)] * len(peeks)
+        for (watch, _), (windows, here) in zip(peeks, seen, strict=True):
+            watch.seen_customer = here
+            watch.judge_before(windows)
+    return watches
 
 
 def _moment(value: Any) -> dt.datetime | None:
@@ -409,52 +476,95 @@ def _redis_windows_add(
     *, key: str, entry: AuditEntry, customer_id: int, refused: bool, limits: Thresholds
 ) -> Windows:
     """Add the read to the agent's or client's windows and count them, in one round trip."""
+    (windows,) = _redis_windows_add_many([(key, entry, customer_id)], limits=limits)
+    return windows
+
+
+def _redis_windows_add_many(
+    reads: list[tuple[str, AuditEntry, int]], *, limits: Thresholds
+) -> list[Windows]:
+    """Add reads (actor key, its entry, the customer) to their actors' windows and count each
+    actor's windows after its read, all in one round trip."""
     now = time.time()
-    reads, customers, refusals = _keys(key)
     keep = max(limits.baseline_seconds, limits.customers_seconds, limits.refused_seconds)
     pipe = _redis_client(_redis_url()).pipeline(transaction=True)
-    pipe.zadd(reads, {str(entry.pk): now})
-    pipe.zremrangebyscore(reads, "-inf", now - limits.baseline_seconds)
-    pipe.zcount(reads, now - limits.burst_seconds, "+inf")
-    pipe.zcount(reads, "-inf", f"({now - limits.burst_seconds}")
-    pipe.zadd(customers, {str(customer_id): now})
-    pipe.zremrangebyscore(customers, "-inf", now - limits.customers_seconds)
-    pipe.zcard(customers)
-    if refused:
-        pipe.zadd(refusals, {str(entry.pk): now})
-    pipe.zremrangebyscore(refusals, "-inf", now - limits.refused_seconds)
-    pipe.zcard(refusals)
-    for key in (reads, customers, refusals):
-        pipe.expire(key, keep)
+    plans: list[list[str]] = []
+    for key, entry, customer_id in reads:
+        refused = entry.outcome == AuditEntry.Outcome.REFUSED
+        reads_key, customers, refusals = _keys(key)
+        pipe.zadd(reads_key, {str(entry.pk): now})
+        pipe.zremrangebyscore(reads_key, "-inf", now - limits.baseline_seconds)
+        pipe.zcount(reads_key, now - limits.burst_seconds, "+inf")
+        pipe.zcount(reads_key, "-inf", f"({now - limits.burst_seconds}")
+        pipe.zadd(customers, {str(customer_id): now})
+        pipe.zremrangebyscore(customers, "-inf", now - limits.customers_seconds)
+        pipe.zcard(customers)
+        if refused:
+            pipe.zadd(refusals, {str(entry.pk): now})
+        pipe.zremrangebyscore(refusals, "-inf", now - limits.refused_seconds)
+        pipe.zcard(refusals)
+        for zset in (reads_key, customers, refusals):
+            pipe.expire(zset, keep)
+        plans.append(_commands(refused))
     results = pipe.execute()
-    counts = [r for r, cmd in zip(results, _commands(refused), strict=True) if cmd == "count"]
-    burst, baseline, distinct, refused_count = (int(c) for c in counts)
-    return Windows(burst=burst, baseline=baseline, customers=distinct, refused=refused_count)
+    counted: list[Windows] = []
+    at = 0
+    for commands in plans:
+        replies, at = results[at : at + len(commands)], at + len(commands)
+        counts = [r for r, cmd in zip(replies, commands, strict=True) if cmd == "count"]
+        burst, baseline, distinct, refused_count = (int(c) for c in counts)
+        counted.append(
+            Windows(burst=burst, baseline=baseline, customers=distinct, refused=refused_count)
+        )
+    return counted
 
 
 def _redis_windows_peek(
     *, key: str, customer_id: int, limits: Thresholds, lifted_at: dt.datetime | None
 ) -> tuple[Windows, bool]:
     """The actor's windows before this read, and whether this customer is in them, in one
+    round trip."""
+    ((seen, here),) = _redis_windows_peek_many(
+        [(key, lifted_at)], customer_id=customer_id, limits=limits
+    )
+    assert seen is not None  # noqa: S101 - counted from Redis, never left out
+    return seen, here
+
+
+def _redis_windows_peek_many(
+    actors: list[tuple[str, dt.datetime | None]], *, customer_id: int, limits: Thresholds
+) -> list[tuple[Windows | None, bool]]:
+    """Each actor's windows before this read, and whether this customer is in them, all in one
     round trip. Reads before a lifted quarantine are dropped here too, so a lift holds even
     if the windows were not cleared when it was made."""
     now = time.time()
-    reads, customers, refusals = _keys(key)
     pipe = _redis_client(_redis_url()).pipeline(transaction=True)
-    if lifted_at is not None:
-        for zset in (reads, customers, refusals):
-            pipe.zremrangebyscore(zset, "-inf", lifted_at.timestamp())
-    pipe.zremrangebyscore(customers, "-inf", now - limits.customers_seconds)
-    pipe.zcount(reads, now - limits.burst_seconds, "+inf")
-    pipe.zcount(reads, now - limits.baseline_seconds, f"({now - limits.burst_seconds}")
-    pipe.zcard(customers)
-    pipe.zscore(customers, str(customer_id))
-    pipe.zcount(refusals, now - limits.refused_seconds, "+inf")
-    *_, burst, baseline, distinct, score, refused = pipe.execute()
-    seen = Windows(
-        burst=int(burst), baseline=int(baseline), customers=int(distinct), refused=int(refused)
-    )
-    return seen, score is not None
+    widths: list[int] = []
+    for key, lifted_at in actors:
+        reads, customers, refusals = _keys(key)
+        width = 6
+        if lifted_at is not None:
+            for zset in (reads, customers, refusals):
+                pipe.zremrangebyscore(zset, "-inf", lifted_at.timestamp())
+            width += 3
+        pipe.zremrangebyscore(customers, "-inf", now - limits.customers_seconds)
+        pipe.zcount(reads, now - limits.burst_seconds, "+inf")
+        pipe.zcount(reads, now - limits.baseline_seconds, f"({now - limits.burst_seconds}")
+        pipe.zcard(customers)
+        pipe.zscore(customers, str(customer_id))
+        pipe.zcount(refusals, now - limits.refused_seconds, "+inf")
+        widths.append(width)
+    results = pipe.execute()
+    seen: list[tuple[Windows | None, bool]] = []
+    at = 0
+    for width in widths:
+        *_, burst, baseline, distinct, score, refused = results[at : at + width]
+        at += width
+        windows = Windows(
+            burst=int(burst), baseline=int(baseline), customers=int(distinct), refused=int(refused)
+        )
+        seen.append((windows, score is not None))
+    return seen
 
 
 def _commands(refused: bool) -> list[str]:

@@ -13,13 +13,18 @@ from django.http import HttpRequest
 
 from memory.actors import UserActor
 from memory.watch import actor_quarantine, actor_quarantine_lift, actors_quarantined
+from orchestrator.intelligence.training_data.intents import PHRASINGS as INTENT_PHRASINGS
 from orchestrator.models import (
     AgentConfig,
     AgentRun,
     BusinessRule,
+    CannedResponse,
+    Disposition,
     IntentRoute,
     PipelineRun,
     ReplyTemplate,
+    ResponseClock,
+    SlaPlan,
 )
 from orchestrator.replies import DEFAULT_TEMPLATES, template_placeholders_validate
 from orchestrator.rules import actions_validate
@@ -126,6 +131,58 @@ class ReplyTemplateAdmin(admin.ModelAdmin[ReplyTemplate]):
     search_fields = ("name", "intent", "body")
 
 
+class SlaPlanForm(forms.ModelForm[SlaPlan]):
+    class Meta:
+        model = SlaPlan
+        fields = (
+            "name",
+            "channel",
+            "customer_tier",
+            "intent",
+            "first_response_seconds",
+            "next_response_seconds",
+            "order",
+            "enabled",
+        )
+
+    def clean_intent(self) -> str:
+        """An intent the classifier can read (a typo would make the plan never match)."""
+        intent: str = self.cleaned_data["intent"].strip()
+        known = set(INTENT_PHRASINGS) | set(
+            IntentRoute.objects.values_list("intent", flat=True).distinct()
+        )
+        if intent and intent not in known:
+            raise forms.ValidationError(
+                f"unknown intent {intent!r}; known: {', '.join(sorted(known))}"
+            )
+        return intent
+
+    def clean_customer_tier(self) -> str:
+        tier: str = self.cleaned_data["customer_tier"]
+        return tier.strip().casefold()
+
+
+@admin.register(SlaPlan)
+class SlaPlanAdmin(admin.ModelAdmin[SlaPlan]):
+    """Response-time promises per channel, customer tier or intent; the most specific enabled
+    plan that matches a waiting conversation sets its clock (the settings are the default)."""
+
+    form = SlaPlanForm
+    list_display = (
+        "name",
+        "channel",
+        "customer_tier",
+        "intent",
+        "first_response_seconds",
+        "next_response_seconds",
+        "order",
+        "enabled",
+    )
+    list_editable = ("first_response_seconds", "next_response_seconds", "order", "enabled")
+    list_filter = ("enabled", "channel")
+    search_fields = ("name", "customer_tier", "intent")
+
+
 class ReadOnlyTraceAdmin(admin.ModelAdmin[_Row]):
     """The trace is what happened: nobody edits it."""
 
@@ -204,3 +261,43 @@ class AgentRunAdmin(ReadOnlyTraceAdmin[AgentRun]):
     list_filter = ("status", "agent_name")
     list_select_related = ("pipeline_run",)
     raw_id_fields = ("pipeline_run",)
+
+
+@admin.register(ResponseClock)
+class ResponseClockAdmin(ReadOnlyTraceAdmin[ResponseClock]):
+    """Each answer promised to a waiting customer, the plan that set its target, and whether
+    it was kept."""
+
+    list_display = (
+        "conversation",
+        "kind",
+        "channel",
+        "plan",
+        "state",
+        "started_at",
+        "due_at",
+        "answered_at",
+        "breached_at",
+    )
+    list_filter = ("state", "kind", "channel", "plan")
+    list_select_related = ("conversation", "plan")
+    raw_id_fields = ("conversation", "handoff", "agent")
+    date_hierarchy = "started_at"
+
+
+@admin.register(CannedResponse)
+class CannedResponseAdmin(admin.ModelAdmin[CannedResponse]):
+    """Replies people insert into the console's reply box."""
+
+    list_display = ("title", "shortcut", "channel", "enabled", "updated_at")
+    list_filter = ("enabled", "channel")
+    search_fields = ("title", "shortcut")
+
+
+@admin.register(Disposition)
+class DispositionAdmin(admin.ModelAdmin[Disposition]):
+    """The wrap-up choices a person picks when resolving a conversation."""
+
+    list_display = ("label", "name", "order", "enabled")
+    list_editable = ("order", "enabled")
+    prepopulated_fields = {"name": ("label",)}

@@ -17,6 +17,7 @@ from memory.events import ConversationStatus, publish
 from memory.models import Conversation, Fact, Message
 from memory.redaction import Redactor
 from memory.selectors import context_read
+from memory.selectors.summaries import conversation_value_changes
 from memory.services import conversation_go_quiet, fact_assert
 from orchestrator.agents.entities import stated_facts
 from orchestrator.models import PipelineRun
@@ -69,14 +70,17 @@ class WrapUp:
 
 def conversation_wrap_up(*, conversation_id: int, status: str) -> WrapUp:
     """Summarise the conversation, reconcile its statements into facts, and mark it
-    inactive or closed (safe to repeat: a closed conversation stays as it was)."""
+    inactive or closed (safe to repeat: a summarised closed conversation stays as it was; one
+    closed without a summary, a call ended by its status callback, gets its summary)."""
     conversation = selectors.conversation_find(conversation_id=conversation_id)
     if conversation is None:
         raise Conversation.DoesNotExist(f"conversation #{conversation_id}")
-    if conversation.status == Conversation.Status.CLOSED:
+    if conversation.status == Conversation.Status.CLOSED and conversation.summarized_at:
         return WrapUp(
             conversation=conversation, status=conversation.status, summary=conversation.summary
         )
+    if conversation.status == Conversation.Status.CLOSED:
+        status = Conversation.Status.CLOSED
     pack = context_read(
         actor=SUMMARIZER,
         customer=conversation.customer_id,
@@ -175,6 +179,25 @@ def _facts_reconcile(*, conversation: Conversation, pack: ContextPack) -> Reconc
     )
 
 
+def _changes_lines(conversation: Conversation) -> list[str]:
+    """One line per value the conversation changed, newest form first, as current: a
+    rebooking reads "Now: time 14:00 (replaced 10:00)", never the old time as if it stood."""
+    lines = []
+    for change in conversation_value_changes(conversation=conversation):
+        what = change.key.replace("_", " ")
+        if change.case_reference:
+            what = f"{change.case_reference} {what}"
+        replaced = ", ".join(reversed(change.values[:-1]))
+        if change.current:
+            lines.append(f"Now: {what} {change.current} (replaced {replaced}).")
+        else:
+            lines.append(
+                f"Changed here: {what} to {change.values[-1]} (replaced {replaced});"
+                " changed again since."
+            )
+    return lines
+
+
 def _summary(*, conversation: Conversation, pack: ContextPack, reconciled: Reconciled) -> str:
     turns = [t for t in pack.turns if t.conversation_id == conversation.pk]
     said = [t for t in turns if t.direction == Message.Direction.INBOUND]
@@ -208,6 +231,7 @@ def _summary(*, conversation: Conversation, pack: ContextPack, reconciled: Recon
     ):
         if items:
             lines.append(f"{label}: " + "; ".join(items) + ".")
+    lines += _changes_lines(conversation)
     if pack.emotion is not None:
         lines.append(f"Mood: {pack.emotion.label}, {pack.emotion.direction}.")
     if conversation.mode in Conversation.HUMAN_MODES:

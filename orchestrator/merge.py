@@ -21,11 +21,13 @@ from memory.selectors import (
     case_find,
     case_find_by_reference,
     cases_find_by_reference_keys,
+    customer_claimers,
     customer_find_by_identity,
     customer_get,
     fact_find_current,
 )
 from memory.services import LinkEvidence
+from memory.services.proposals import names_match
 from orchestrator.agents.base import ProposedWrite, WriteKind
 from orchestrator.intelligence.postcodes import postcodes_in
 
@@ -68,6 +70,7 @@ _ORDER = {
     WriteKind.CASE_OPEN: 3,
     WriteKind.SENTIMENT: 4,
     WriteKind.GIST: 4,
+    WriteKind.SIGNAL: 4,
     WriteKind.FACT: 5,
     WriteKind.TAG: 5,
     WriteKind.CASE_STATUS: 6,
@@ -129,6 +132,14 @@ def _apply(
             model_name=str(write.detail.get("model", "")),
         )
         return {"value": reading.label}
+    if write.kind == WriteKind.SIGNAL:
+        signal = memory_services.customer_signal_record(
+            message=message,
+            kind=write.key,
+            score=write.confidence,
+            model_name=str(write.detail.get("model", "")),
+        )
+        return {"value": f"{signal.score:.2f}", "evidence": signal.evidence_message_ids}
     if write.kind == WriteKind.IDENTITY:
         return _identity_link(agent=agent, write=write, message=message)
     if write.kind == WriteKind.LINK:
@@ -250,18 +261,32 @@ def _link_by_evidence(*, agent: str, write: ProposedWrite, message: Message) -> 
         if holder is not None and holder != message.customer_id:
             found.setdefault(holder, set()).add(LinkEvidence.CONTACT)
             quoted.setdefault(holder, []).append(f"{kind} {raw}")
+    # Whoever claimed the address this sender writes from: one piece, which what they say
+    # now (a name, a reference of the claimer's) may complete.
+    for claimer in customer_claimers(customer_id=message.customer_id):
+        found.setdefault(claimer.pk, set()).add(LinkEvidence.CLAIMED)
+        quoted.setdefault(claimer.pk, []).append("the address they write from (claimed)")
     if not found:
         return {"value": "", "skipped": "no other record holds what was quoted"}
     postcodes = {str(code) for code in detail.get("postcodes", [])}
+    holders = {holder_id: customer_get(customer_id=holder_id) for holder_id in sorted(found)}
+    for holder_id in holders:
+        if postcodes and postcodes & _postcodes_of(holder_id):
+            found[holder_id].add(LinkEvidence.POSTCODE)
+            quoted[holder_id].append("postcode")
+    # Several records may hold a quoted reference (a stranger who quoted it before keeps a
+    # copy on their own record): the one that two pieces point to is the person, if only one.
+    strong = [
+        holder_id
+        for holder_id, other in holders.items()
+        if other.merged_into_id is None
+        and len(found[holder_id] | _name_piece(name, other.display_name)) >= 2
+    ]
     outcomes = []
-    for holder_id in sorted(found):
-        other = customer_get(customer_id=holder_id)
+    for holder_id, other in holders.items():
         if other.merged_into_id is not None:
             continue
         evidence = set(found[holder_id])
-        if postcodes and postcodes & _postcodes_of(holder_id):
-            evidence.add(LinkEvidence.POSTCODE)
-            quoted[holder_id].append("postcode")
         outcomes.append(
             _one_person(
                 agent=agent,
@@ -272,12 +297,16 @@ def _link_by_evidence(*, agent: str, write: ProposedWrite, message: Message) -> 
                     f"customer quoted {', '.join(quoted[holder_id])}, held by customer #{holder_id}"
                 ),
                 stated_name=name,
-                may_link=len(found) == 1,
+                may_link=len(found) == 1 or strong == [holder_id],
             )
         )
         if message.customer_id == holder_id:
             break
     return outcomes[-1] if outcomes else {"value": "", "skipped": "only merged-away records"}
+
+
+def _name_piece(stated: str, held: str) -> set[str]:
+    return {LinkEvidence.NAME} if stated and names_match(stated, held) else set()
 
 
 def _contact_holder(kind: str, raw: str) -> int | None:

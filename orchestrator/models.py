@@ -5,6 +5,7 @@ supervisor reads to see why the customer got that answer).
 
 from __future__ import annotations
 
+from auditlog.registry import auditlog
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -391,6 +392,14 @@ class ResponseClock(models.Model):
     breached_at = models.DateTimeField(
         null=True, blank=True, help_text="When supervisors were alerted that it ran out."
     )
+    plan = models.ForeignKey(
+        "orchestrator.SlaPlan",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The SLA plan that set the target; empty when the default settings did.",
+    )
 
     class Meta:
         ordering = ["due_at"]
@@ -412,3 +421,93 @@ class ResponseClock(models.Model):
         if self.answered_at is not None:
             return self.answered_at <= self.due_at
         return False if self.breached_at is not None else None
+
+
+class SlaPlan(models.Model):
+    """A response-time promise for some customers: per channel, customer tier (their `tier`
+    fact) or intent, each blank meaning "any". The most specific enabled plan that matches
+    sets a clock's target; with none, the SLA_*_RESPONSE_SECONDS settings do.
+    """
+
+    name = models.CharField(max_length=80, unique=True)
+    channel = models.CharField(max_length=10, choices=Channel.choices, blank=True)
+    customer_tier = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text='The customer\'s "tier" fact (e.g. gold), matched without regard to case.',
+    )
+    intent = models.CharField(
+        max_length=64, blank=True, help_text="The intent of the message that was handed off."
+    )
+    first_response_seconds = models.PositiveIntegerField(
+        help_text="Time allowed for a person's first answer after a handoff."
+    )
+    next_response_seconds = models.PositiveIntegerField(
+        help_text="Time allowed for each later answer, once the customer writes again."
+    )
+    order = models.PositiveIntegerField(
+        default=100, help_text="Between equally specific plans, the lower order wins."
+    )
+    enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["order", "name"]
+        verbose_name = "SLA plan"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(first_response_seconds__gt=0) & Q(next_response_seconds__gt=0),
+                name="sla_plan_positive_targets",
+            )
+        ]
+        indexes = [models.Index(fields=["enabled", "channel"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def specificity(self) -> int:
+        """How many of channel, tier and intent the plan names (a more specific plan wins)."""
+        return sum(1 for field in (self.channel, self.customer_tier, self.intent) if field)
+
+
+# The console's lists, edited in the admin: canned responses and wrap-up dispositions ------------
+
+
+class CannedResponse(models.Model):
+    """A reply people insert into the reply box and adjust before sending."""
+
+    title = models.CharField(max_length=80, unique=True)
+    shortcut = models.SlugField(max_length=40, blank=True, help_text="Typed as /shortcut.")
+    body = models.TextField(max_length=1600)
+    channel = models.CharField(
+        max_length=10, choices=Channel.choices, blank=True, help_text="Blank: every channel."
+    )
+    enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Disposition(models.Model):
+    """How a resolved conversation ended (`solved`, `refund issued`): the wrap-up's choices."""
+
+    name = models.SlugField(max_length=60, unique=True)
+    label = models.CharField(max_length=80)
+    order = models.PositiveIntegerField(default=100)
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["order", "label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+for _listed in (CannedResponse, Disposition):
+    if not auditlog.contains(_listed):
+        auditlog.register(_listed)

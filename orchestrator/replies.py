@@ -69,6 +69,12 @@ DEFAULT_TEMPLATES: dict[str, str] = {
     "plan_change": GREETING + ". We'll look at your plan options and get back to you.",
     "opening_hours": GREETING + ". A member of our team will confirm our opening hours shortly.",
     "warranty_claim": GREETING + ". We'll check the warranty and get back to you shortly.",
+    "pause": (
+        GREETING + ". We can look at putting it on hold rather than ending it; we'll confirm the"
+        " options shortly."
+    ),
+    "booking_request": GREETING + ". We've noted your request and will confirm it shortly.",
+    "purchase": GREETING + ". Happy to help with that; we'll send you the details shortly.",
 }
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+(?:\.[a-z0-9_]+)?)\}")

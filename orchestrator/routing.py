@@ -1,6 +1,8 @@
-"""Routing: from what the agents found to who answers and how. Business rules first, then the
-standing reasons to bring a person in (asked for one, upset, not understood twice), then
-delegation by intent (IntentRoute: the responder with a template, an external agent, people).
+"""Routing: from what the agents found to who answers and how. A customer whose handoff no
+person has released stays with people on every channel; then business rules, then the
+standing reasons to bring a person in (asked for one or angry, as the escalation model reads
+it; upset over several turns; not understood twice), then delegation by intent (IntentRoute:
+the responder with a template, an external agent, people).
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ from django.conf import settings
 
 from memory.actors import AgentActor, Partition
 from memory.selectors import context_read
+from memory.selectors.handoffs import channel_switch_into, customer_handoff_open
 from orchestrator.agents.base import ProposedWrite, WriteKind
+from orchestrator.agents.intent import clarify_template
 from orchestrator.intelligence.api import OUT_OF_SCOPE
+from orchestrator.intelligence.escalation import NEITHER, WANTS_PERSON
 from orchestrator.models import IntentRoute, PipelineRun, ReplyTemplate
 from orchestrator.replies import DEFAULT_TEMPLATES
 from orchestrator.rules import MessageSignals, message_conditions_hold
@@ -26,6 +31,12 @@ if TYPE_CHECKING:
 # The router reads the mood after this message's reading is merged: the trend that decides.
 ROUTER = AgentActor(name="router", scopes=frozenset({Partition.EMOTION}))
 ASK_FOR_PERSON_INTENT = "speak_to_human"
+# A bare "yes" (or a turn not understood) this early after a channel switch continues the
+# topic the customer was in the middle of.
+_CONFIRMATIONS = frozenset({"affirm"})
+SWITCH_TURNS = 2
+# How sure the escalation model must be that a message asks for no one to overrule a keyword.
+SURE_NOT = 0.8
 
 
 class Route(StrEnum):
@@ -52,6 +63,7 @@ class Decision:
     rules_matched: tuple[str, ...] = ()
     mood: dict[str, Any] = field(default_factory=dict)
     writes: tuple[ProposedWrite, ...] = ()
+    carried_topic: str = ""
 
     def to_json(self) -> dict[str, Any]:
         raw = asdict(self)
@@ -66,6 +78,13 @@ def decide(*, run: PipelineRun, turn: InboundTurn, findings: dict[str, dict[str,
     intent = str(intent_found.get("intent") or OUT_OF_SCOPE)
     confidence = float(intent_found.get("confidence") or 0.0)
     out_of_scope = bool(intent_found.get("out_of_scope", "intent" not in findings))
+    carried_topic = ""
+    if out_of_scope or intent in _CONFIRMATIONS:
+        carried_topic = _topic_carried_over(run)
+        if carried_topic:
+            # "Yes, it's about that": right after a switch, what they were in the middle of
+            # on the other channel is what this turn is about, and its route answers it.
+            intent, out_of_scope = carried_topic, False
     mood = context_read(
         actor=ROUTER,
         customer=turn.customer_id,
@@ -91,6 +110,7 @@ def decide(*, run: PipelineRun, turn: InboundTurn, findings: dict[str, dict[str,
         case_id=ruled.case_id,
         writes=ruled.writes,
         mood={"label": signals.mood, "trend": signals.trend, "score": mood.score if mood else 0},
+        carried_topic=carried_topic,
     )
 
     def hand_off(reason: str, requested_by: str) -> Decision:
@@ -103,7 +123,38 @@ def decide(*, run: PipelineRun, turn: InboundTurn, findings: dict[str, dict[str,
             requested_by=requested_by,
         )
 
-    if intent_found.get("asks_for_person") or intent == ASK_FOR_PERSON_INTENT:
+    held = customer_handoff_open(
+        customer_id=turn.customer_id, excluding_conversation_id=run.conversation_id
+    )
+    if held is not None:
+        # The handoff belongs to the customer: whichever channel they use, people answer.
+        return replace(
+            base,
+            route=Route.WITH_PERSON,
+            reasons=(
+                f"the customer is with people (handoff #{held.pk} on {held.conversation.channel})"
+                " until a person releases them",
+            ),
+            reason=f"still with people: handoff #{held.pk}",
+            requested_by=f"handoff:{held.pk}",
+        )
+    escalation = findings.get("rules", {}).get("escalation") or {}
+    # The intent agent's keyword match ("agent", "human") is overruled by the learned
+    # reading when it is sure the customer is not asking for one ("my travel agent booked").
+    learned_says_no = (
+        escalation.get("label") == NEITHER and float(escalation.get("score") or 0) >= SURE_NOT
+    )
+    # The intent model files many out-of-domain requests ("find me a cab for one person")
+    # under asking for a person, and the keyword hint is only a hint: either hands off when
+    # the escalation model, trained for exactly this question, leans the same way too (or
+    # could not be read). A handoff follows the customer to every channel, so a false one
+    # costs the rest of their journey with automation.
+    learned_leans_person = (
+        not escalation or escalation.get("label") == WANTS_PERSON
+    ) and not learned_says_no
+    if (
+        intent == ASK_FOR_PERSON_INTENT or intent_found.get("asks_for_person")
+    ) and learned_leans_person:
         return hand_off("the customer asked for a person", "customer")
     if ruled.hand_off:
         return hand_off(ruled.hand_off, "agent:rules")
@@ -111,6 +162,14 @@ def decide(*, run: PipelineRun, turn: InboundTurn, findings: dict[str, dict[str,
         return hand_off(
             f"the customer is upset (mood {mood.score:+.2f}, {mood.direction})", "agent:router"
         )
+    route = IntentRoute.objects.filter(intent=intent, enabled=True).select_related("agent").first()
+    to_people = route is not None and route.target == IntentRoute.Target.HUMAN
+    if escalation.get("escalate") and not (to_people and not out_of_scope):
+        # One message is enough: asking for a person in any words, or anger a bot would worsen.
+        label, score = str(escalation.get("label")), float(escalation.get("score") or 0.0)
+        if label == WANTS_PERSON:
+            return hand_off(f"the customer asked for a person ({score:.2f})", "customer")
+        return hand_off(f"the customer is angry enough to escalate ({score:.2f})", "agent:rules")
     if ruled.template:
         return replace(
             base, template=ruled.template, reasons=(f"rule chose template {ruled.template}",)
@@ -120,12 +179,11 @@ def decide(*, run: PipelineRun, turn: InboundTurn, findings: dict[str, dict[str,
             return replace(
                 base,
                 route=Route.CLARIFY,
-                template="clarify",
-                reasons=(f"not understood (confidence {confidence:.2f}): asking to rephrase",),
+                template=clarify_template(intent_found),
+                reasons=(f"not sure (confidence {confidence:.2f}): asking, not asserting",),
             )
         return hand_off(f"not understood again (confidence {confidence:.2f})", "agent:router")
-    route = IntentRoute.objects.filter(intent=intent, enabled=True).select_related("agent").first()
-    if route is not None and route.target == IntentRoute.Target.HUMAN:
+    if to_people:
         return hand_off(f"intent {intent} is routed to people", "agent:router")
     if route is not None and route.target == IntentRoute.Target.AGENT and route.agent:
         return replace(
@@ -208,14 +266,27 @@ def _rules_apply(found: dict[str, Any], *, signals: MessageSignals) -> _RulesOut
     )
 
 
+def _topic_carried_over(run: PipelineRun) -> str:
+    """The intent the customer was in the middle of before switching to this conversation,
+    for its first SWITCH_TURNS turns; "" otherwise."""
+    switch = channel_switch_into(conversation_id=run.conversation_id)
+    if switch is None or not switch.topic:
+        return ""
+    earlier = PipelineRun.objects.filter(conversation_id=run.conversation_id, pk__lt=run.pk)
+    return switch.topic if earlier.count() < SWITCH_TURNS else ""
+
+
 def _angry(mood: EmotionView | None) -> bool:
     """An angry trend: negative over at least two readings, and falling or deeply negative.
     One sharp message is not a trend; a rule on `sentiment` can act on it alone."""
     return (
         mood is not None
-        and len(mood.points) >= 2
+        and sum(point.label == "negative" for point in mood.points[-3:]) >= 2
         and mood.label == "negative"
-        and (mood.direction == "worsening" or mood.score <= settings.ORCHESTRATOR_ANGRY_SCORE)
+        and (
+            (mood.direction == "worsening" and mood.score <= settings.ORCHESTRATOR_UPSET_SCORE)
+            or mood.score <= settings.ORCHESTRATOR_ANGRY_SCORE
+        )
     )
 
 

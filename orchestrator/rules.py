@@ -18,7 +18,16 @@ from django.utils import timezone
 if TYPE_CHECKING:
     from memory.context import ContextPack
 
-CONTEXT_CONDITIONS = frozenset({"fact", "case_status", "channel", "time_between"})
+CONTEXT_CONDITIONS = frozenset(
+    {
+        "fact",
+        "case_status",
+        "channel",
+        "time_between",
+        "churn_risk_at_least",
+        "buying_intent_at_least",
+    }
+)
 MESSAGE_CONDITIONS = frozenset(
     {"intent", "confidence_below", "confidence_at_least", "sentiment", "trend", "mood"}
 )
@@ -65,7 +74,12 @@ def conditions_validate(conditions: Any) -> list[str]:
     ):
         if name in conditions:
             errors += _choices_errors(name, conditions[name], allowed)
-    for name in ("confidence_below", "confidence_at_least"):
+    for name in (
+        "confidence_below",
+        "confidence_at_least",
+        "churn_risk_at_least",
+        "buying_intent_at_least",
+    ):
         if name in conditions:
             value = conditions[name]
             if not isinstance(value, int | float) or not 0 <= value <= 1:

@@ -18,6 +18,7 @@ from memory.selectors import conversation_find
 from memory.services import MergeRefused
 from memory.signals import outbound_message_queued
 from orchestrator import lifecycle, pipeline
+from orchestrator.agents.registry import BUILTIN_ANALYSTS, configuration_kept
 from orchestrator.models import PipelineRun
 from orchestrator.people import clocks, queue
 from orchestrator.pipeline.stored import agent_results_stored
@@ -49,16 +50,19 @@ def message_process_inbound(message_id: int) -> int | None:
     """Plan one inbound message and run it: in this task on the fast path, as a chord of one
     task per agent on the full path. Returns the pipeline run's id, None if already answered.
     """
-    plan = pipeline.message_plan(message_id=message_id)
-    if plan is None:
-        return None
-    if plan.path == PipelineRun.Path.FAST:
-        pipeline.plan_run_here(plan=plan)
-        return plan.run_id
-    workflow = chord(
-        group(agent_run.s(plan.run_id, name) for name in plan.analysts),
-        pipeline_finish.s(plan.run_id),
-    )
+    with configuration_kept():
+        plan = pipeline.message_plan(message_id=message_id)
+        if plan is None:
+            return None
+        if plan.path == PipelineRun.Path.FAST:
+            pipeline.plan_run_here(plan=plan)
+            return plan.run_id
+    # The built-in analysts share one context pack and run side by side in one task; each
+    # external agent (an HTTP or chat-model endpoint, slow and fallible) gets a task of its own.
+    builtin = [name for name in plan.analysts if name in BUILTIN_ANALYSTS]
+    header = [agents_run.s(plan.run_id, builtin)] if builtin else []
+    header += [agent_run.s(plan.run_id, name) for name in plan.analysts if name not in builtin]
+    workflow = chord(group(header), pipeline_finish.s(plan.run_id))
     transaction.on_commit(workflow.apply_async)
     return plan.run_id
 
@@ -79,6 +83,22 @@ def agent_run(run_id: int, agent_name: str) -> dict[str, Any]:
 
 
 @shared_task(
+    name="orchestrator.agents_run",
+    acks_late=True,
+    time_limit=60,
+    soft_time_limit=50,
+    **RETRY_DATABASE_HICCUPS,
+)
+def agents_run(run_id: int, agent_names: list[str]) -> list[dict[str, Any]]:
+    """Several agents on one message (a chord header task), reading one shared context pack;
+    like `agent_run`, only names and statuses are returned."""
+    return [
+        {"agent": result.agent, "status": result.status}
+        for result in pipeline.agents_run(run_id=run_id, names=agent_names)
+    ]
+
+
+@shared_task(
     name="orchestrator.pipeline_finish",
     acks_late=True,
     # Nobody reads its value, and a failure's message may quote a customer: nothing stored.
@@ -87,12 +107,18 @@ def agent_run(run_id: int, agent_name: str) -> dict[str, Any]:
     soft_time_limit=50,
     **RETRY_DATABASE_HICCUPS,
 )
-def pipeline_finish(results: list[dict[str, Any]], run_id: int) -> int | None:
-    """The chord body: merge, route, reply and deliver once; the reply's message id."""
-    reply = pipeline.pipeline_finish(
-        run_id=run_id,
-        results=agent_results_stored(run_id=run_id, names=[r["agent"] for r in results]),
-    )
+def pipeline_finish(
+    results: list[dict[str, Any] | list[dict[str, Any]]], run_id: int
+) -> int | None:
+    """The chord body: merge, route, reply and deliver once; the reply's message id. Each
+    header task's result is one agent's, or a list of them (`agents_run`)."""
+    names = [
+        r["agent"] for result in results for r in (result if isinstance(result, list) else [result])
+    ]
+    with configuration_kept():
+        reply = pipeline.pipeline_finish(
+            run_id=run_id, results=agent_results_stored(run_id=run_id, names=names)
+        )
     return reply.message_id if reply is not None else None
 
 

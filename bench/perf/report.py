@@ -37,6 +37,12 @@ def report_table(report: dict[str, Any]) -> str:
                 f"p95 {gate['baseline']['p95_ms']:.2f} ms; gate/baseline p50 x{gate['ratio_p50']}, "
                 f"p95 x{gate['ratio_p95']}"
             )
+        found = scale.get("search")
+        if found:
+            lines.append(
+                f"  search ({found['searches']} terms, {found['vendor']}): "
+                f"p50 {found['search']['p50_ms']:.2f} ms, p95 {found['search']['p95_ms']:.2f} ms"
+            )
     for run in report.get("pipeline", []):
         lines.append(
             f"pipeline ({run['mode']}): {run['messages_per_second']} messages/s "

@@ -14,7 +14,7 @@ from typing import Any, TextIO
 from django.conf import settings
 from django.test import override_settings
 
-from bench.perf import gate, load, pipeline, processes
+from bench.perf import gate, load, pipeline, processes, search
 from bench.perf.database import bench_database
 from bench.perf.machine import machine_describe
 from bench.perf.seed import BaseSet, SeedSize, base_set_seed, row_counts
@@ -227,6 +227,11 @@ class BenchmarkRun:
                 samples=self.plan.gate_samples,
                 budget=self.plan.word_budget,
                 seed=self.plan.seed + customers,
+            )
+            searches = max(10, self.plan.gate_samples // 4)
+            self.progress(f"search: {searches} searches at {size.customers} customers")
+            entry["search"] = search.search_measure(
+                samples=searches, seed=self.plan.seed + customers
             )
         self.report["scales"].append(entry)
 

@@ -4,6 +4,7 @@ replayed into a scratch database unless told otherwise."""
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -65,6 +66,11 @@ class RecallEvaluator:
         parser.add_argument("--budget", type=int, default=150, help="context word budget")
         parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
         parser.add_argument(
+            "--details",
+            type=Path,
+            help="write Rapport's every miss and every stale value shown, with the context, here",
+        )
+        parser.add_argument(
             "--current-database",
             action="store_true",
             help="replay into the configured database instead of a scratch one (tests use it)",
@@ -77,13 +83,20 @@ class RecallEvaluator:
         journeys = load_journeys(path)
         progress(f"replaying {len(journeys)} journeys from {path}")
         if options.get("current_database"):
-            return self._replay(journeys, options["budget"], progress)
-        progress("creating a scratch database")
-        old_config = setup_databases(verbosity=0, interactive=False, aliases={"default": {}})
-        try:
-            return self._replay(journeys, options["budget"], progress)
-        finally:
-            teardown_databases(old_config, verbosity=0)
+            report = self._replay(journeys, options["budget"], progress)
+        else:
+            progress("creating a scratch database")
+            old_config = setup_databases(verbosity=0, interactive=False, aliases={"default": {}})
+            try:
+                report = self._replay(journeys, options["budget"], progress)
+            finally:
+                teardown_databases(old_config, verbosity=0)
+        if options.get("details") and "rapport" in report.scores:
+            score = report.scores["rapport"]
+            Path(options["details"]).write_text(
+                json.dumps({"misses": score.misses, "stale": score.stale_seen}, indent=1) + "\n"
+            )
+        return report
 
     def _replay(
         self, journeys: list[Journey], budget: int, progress: Callable[[str], None]
@@ -94,14 +107,20 @@ class RecallEvaluator:
         logging.disable(logging.INFO)
         try:
             with override_settings(**benchmark_settings()):
+                rapport = RapportSystem()
                 systems: list[MemorySystem] = [
-                    RapportSystem(),
+                    rapport,
                     RetrievalBaseline("rag-global", same_address_only=False, sentiment=_mood),
                     RetrievalBaseline("rag-address", same_address_only=True, sentiment=_mood),
                 ]
                 scores = run_benchmark(
                     journeys=journeys, systems=systems, budget=budget, progress=progress
                 )
+                if rapport.unstored:
+                    progress(
+                        f"{len(rapport.unstored)} event(s) stored no turn (calls put through"
+                        f" to a person): {', '.join(rapport.unstored[:10])}"
+                    )
         finally:
             celery_app.conf.task_always_eager = eager_before
             logging.disable(logging.NOTSET)

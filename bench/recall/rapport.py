@@ -38,6 +38,7 @@ class RapportSystem:
         )
         self.sender = _InProcessSender(self.target, self.client)
         self.message_of: dict[str, int] = {}
+        self.unstored: list[str] = []
         self.actor_scopes = actor_scopes
 
     def load_profiles(self, journeys: Iterable[Journey]) -> None:
@@ -77,7 +78,17 @@ class RapportSystem:
             .first()
         )
         if stored is None:
-            raise RuntimeError(f"event {item.key} was not stored: {self.sender.last_status}")
+            # A call put straight through to a person (the customer is with people already)
+            # stores no speech: the probe reads the journey's last stored turn instead.
+            earlier = [
+                self.message_of[f"{item.journey.journey_id}:{index}"]
+                for index in range(item.index)
+                if f"{item.journey.journey_id}:{index}" in self.message_of
+            ]
+            if not earlier:
+                raise RuntimeError(f"event {item.key} was not stored: {self.sender.last_status}")
+            self.unstored.append(item.key)
+            stored = earlier[-1]
         self.message_of[item.key] = stored
 
     def context(self, item: StreamEvent, *, budget: int) -> ProbeContext:

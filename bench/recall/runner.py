@@ -207,7 +207,12 @@ def score_probe(
         score.stale_shown += shown
         if shown:
             score.stale_seen.append(
-                {"journey": journey.journey_id, "after": probe.after, "stale": stale}
+                {
+                    "journey": journey.journey_id,
+                    "after": probe.after,
+                    "stale": stale,
+                    "context": context.text,
+                }
             )
     score.leaks += sum(1 for owner, value in others_private if contains(folded, value))
     if probe.sentiment is not None:

@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from memory.actors import Partition
-from memory.models import Channel, Customer, Identity, SentimentReading
+from memory.models import Channel, Customer, CustomerSignal, Identity, SentimentReading
 
 
 class IdentitySerializer(serializers.Serializer[dict[str, Any]]):
@@ -85,6 +85,19 @@ class ContextQuerySerializer(serializers.Serializer[dict[str, Any]]):
             return Partition.parse(value)
         except ValueError as error:
             raise serializers.ValidationError(str(error)) from None
+
+
+class SignalSerializer(serializers.Serializer[dict[str, Any]]):
+    kind = serializers.ChoiceField(choices=CustomerSignal.Kind.choices)
+    score = serializers.FloatField(min_value=0, max_value=1)
+    level = serializers.ChoiceField(choices=["low", "medium", "high"])
+    evidence_message_ids = serializers.ListField(child=serializers.IntegerField())
+    updated_at = serializers.DateTimeField(allow_null=True)
+
+
+class CustomerSignalsSerializer(serializers.Serializer[dict[str, Any]]):
+    customer_id = serializers.IntegerField()
+    signals = SignalSerializer(many=True)
 
 
 class ContextPackSerializer(serializers.Serializer[dict[str, Any]]):

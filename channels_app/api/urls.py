@@ -17,6 +17,11 @@ urlpatterns = [
         name="api-customer-context",
     ),
     path(
+        "customers/<int:customer_id>/signals",
+        views.CustomerSignalsView.as_view(),
+        name="api-customer-signals",
+    ),
+    path(
         "customers/<int:customer_id>/conversations/",
         views.ConversationListView.as_view(),
         name="api-customer-conversations",

@@ -225,6 +225,37 @@ class CustomerContextView(APIView):
         return Response({"text": pack.render_text(word_budget=budget), "pack": pack.to_json()})
 
 
+class CustomerSignalsView(APIView):
+    """The customer's churn risk and buying intent, each with the messages that raised it,
+    read through the gate (business partition)."""
+
+    @extend_schema(responses=s.CustomerSignalsSerializer)
+    def get(self, request: Request, customer_id: int) -> Response:
+        actor = request_actor(request)
+        _require(actor, Partition.BUSINESS)
+        pack = context_read(
+            actor=actor,
+            customer=customer_id,
+            partitions=frozenset({Partition.BUSINESS}),
+            purpose="api: customer signals",
+        )
+        return Response(
+            {
+                "customer_id": pack.customer_id,
+                "signals": [
+                    {
+                        "kind": signal.kind,
+                        "score": signal.score,
+                        "level": signal.level,
+                        "evidence_message_ids": list(signal.evidence_message_ids),
+                        "updated_at": signal.updated_at,
+                    }
+                    for signal in pack.signals
+                ],
+            }
+        )
+
+
 class CustomerRecordsView(APIView):
     """A page of one kind of the customer's records, through the gate."""
 

@@ -18,6 +18,12 @@ urlpatterns = [
     path("conversations/<int:conversation_id>/approval/", views.approval, name="approval"),
     path("conversations/<int:conversation_id>/reassign/", views.reassign, name="reassign"),
     path("conversations/<int:conversation_id>/merge/", views.merge, name="merge"),
+    path("conversations/<int:conversation_id>/resolve/", views.resolve, name="resolve"),
+    path("conversations/<int:conversation_id>/snooze/", views.snooze, name="snooze"),
+    path("conversations/<int:conversation_id>/reopen/", views.reopen, name="reopen"),
+    path("conversations/<int:conversation_id>/notes/", views.note, name="note"),
+    path("conversations/<int:conversation_id>/labels/", views.label, name="label"),
+    path("conversations/<int:conversation_id>/customer/", views.rename, name="rename"),
     path(
         "conversations/<int:conversation_id>/drafts/<int:draft_id>/approve/",
         views.draft_approve,

@@ -23,16 +23,24 @@ from channels_app.console.forms import (
     ApprovalForm,
     DraftApproveForm,
     IntentCorrectionForm,
+    LabelForm,
     MergeForm,
+    NoteForm,
     PresenceForm,
     ProposalForm,
     ReassignForm,
+    RenameForm,
     ReplyForm,
+    ResolveForm,
+    SnoozeForm,
 )
+from channels_app.console.selectors.report import CHART_SPANS, report_charts, resolved_today
+from memory.actors import Partition, UserActor
+from memory.models import Channel
 from memory.selectors import customer_find, merge_proposal_find, message_inbound_find
 from memory.services import MergeRefused, customer_merge, merge_proposal_decide
 from orchestrator.models import ReplyDraft
-from orchestrator.people import conversations, corrections, drafts
+from orchestrator.people import conversations, corrections, drafts, work
 from orchestrator.people import queue as work_queue
 
 if TYPE_CHECKING:
@@ -94,17 +102,22 @@ def _back(conversation_id: int) -> HttpResponse:
 @require_GET
 @console_view()
 def queue(request: ConsoleRequest) -> HttpResponse:
+    """The queue page; with `?panels=1`, only the parts that refresh live (tabs, figures,
+    alerts, roster) for the page to swap in."""
     role = request.console_role
-    return render(
-        request,
-        "console/queue.html",
-        {
-            "rows": selectors.queue_read(user=request.user, role=role),
-            "alerts": selectors.alerts_read() if role is ConsoleRole.SUPERVISOR else [],
-            "presence": selectors.presence_of(user=request.user),
-            "role": role,
-        },
+    page = selectors.queue_page_read(
+        user=request.user, role=role, filters=selectors.QueueFilter.parse(request.GET)
     )
+    context = {
+        "page": page,
+        "presence": selectors.presence_of(user=request.user),
+        "role": role,
+        "channels": Channel.choices,
+        "assignable": selectors.people_assignable() if role is ConsoleRole.SUPERVISOR else (),
+    }
+    if request.GET.get("panels"):
+        return render(request, "console/_queue_panels.html", context)
+    return render(request, "console/queue.html", context)
 
 
 @require_GET
@@ -122,6 +135,8 @@ def conversation(request: ConsoleRequest, conversation_id: int) -> HttpResponse:
             "role": role,
             "presence": selectors.presence_of(user=request.user),
             "reply_form": ReplyForm(),
+            "work": selectors.work_panel_read(conversation=page.conversation, pack=page.pack),
+            "customer_name": selectors.customer_name(page.pack),
         },
     )
 
@@ -130,6 +145,7 @@ def conversation(request: ConsoleRequest, conversation_id: int) -> HttpResponse:
 @console_view(supervisor_only=True)
 def report(request: ConsoleRequest) -> HttpResponse:
     days = min(max(int(request.GET.get("days", "7") or 7), 1), 90)
+    span = CHART_SPANS.get(request.GET.get("span", ""), CHART_SPANS["day"])
     by_channel, by_agent = selectors.sla_report(since=timezone.now() - dt.timedelta(days=days))
     return render(
         request,
@@ -138,6 +154,10 @@ def report(request: ConsoleRequest) -> HttpResponse:
             "by_channel": by_channel,
             "by_agent": by_agent,
             "days": days,
+            "charts": report_charts(span=span),
+            "resolved": resolved_today(),
+            "spans": CHART_SPANS.values(),
+            "presence": selectors.presence_of(user=request.user),
             "role": ConsoleRole.SUPERVISOR,
         },
     )
@@ -152,6 +172,7 @@ def take_over(request: ConsoleRequest, conversation_id: int) -> HttpResponse:
     conversations.conversation_take_over(
         conversation=_conversation(request, conversation_id), user=request.user
     )
+    messages.success(request, "You have this conversation: automation stops answering.")
     return _back(conversation_id)
 
 
@@ -169,6 +190,8 @@ def reply(request: ConsoleRequest, conversation_id: int) -> HttpResponse:
         )
     except conversations.PersonReplyRefused as refused:
         messages.error(request, str(refused))
+    else:
+        messages.success(request, f"Reply sent by {target.get_channel_display()}.")
     return _back(conversation_id)
 
 
@@ -179,6 +202,7 @@ def release(request: ConsoleRequest, conversation_id: int) -> HttpResponse:
         conversation=_conversation(request, conversation_id),
         released_by=work_queue.person_label(request.user),
     )
+    messages.success(request, "Released: automation answers this conversation again.")
     return _back(conversation_id)
 
 
@@ -191,6 +215,12 @@ def approval(request: ConsoleRequest, conversation_id: int) -> HttpResponse:
         conversation=_conversation(request, conversation_id),
         required=bool(form.cleaned_data.get("required")),
         user=request.user,
+    )
+    messages.success(
+        request,
+        "Automation's replies wait for approval."
+        if form.cleaned_data.get("required")
+        else "Automation replies on its own again.",
     )
     return _back(conversation_id)
 
@@ -209,6 +239,8 @@ def draft_approve(request: ConsoleRequest, conversation_id: int, draft_id: int) 
         is None
     ):
         messages.info(request, "That draft was already decided.")
+    else:
+        messages.success(request, "Draft sent.")
     return _back(conversation_id)
 
 
@@ -218,6 +250,7 @@ def draft_discard(request: ConsoleRequest, conversation_id: int, draft_id: int) 
     target = _conversation(request, conversation_id)
     draft = get_object_or_404(ReplyDraft, pk=draft_id, conversation=target)
     drafts.reply_draft_discard(draft=draft, user=request.user)
+    messages.success(request, "Draft discarded; nothing was sent.")
     return _back(conversation_id)
 
 
@@ -230,13 +263,14 @@ def intent_correct(request: ConsoleRequest, conversation_id: int, message_id: in
     # the same customer in a conversation they may not open is not theirs to act on.
     if message is None or message.conversation_id != target.pk:
         raise Http404("no such message in this conversation")
-    form = IntentCorrectionForm(request.POST)
+    form = IntentCorrectionForm(request.POST, intents=selectors.intents_known())
     if form.is_valid():
         corrections.message_intent_correct(
             message=message, intent=form.cleaned_data["intent"], user=request.user
         )
+        messages.success(request, f"Intent corrected to {form.cleaned_data['intent']}.")
     else:
-        messages.error(request, "An intent is a short name such as order_status.")
+        messages.error(request, "Pick one of the known intents.")
     return _back(conversation_id)
 
 
@@ -248,6 +282,7 @@ def reassign(request: ConsoleRequest, conversation_id: int) -> HttpResponse:
     if form.is_valid():
         person = get_object_or_404(selectors.people_assignable(), pk=form.cleaned_data["user_id"])
         work_queue.handoff_reassign(conversation=target, to_user=person, by=request.user)
+        messages.success(request, f"Assigned to {person.get_full_name() or person.get_username()}.")
     return _back(conversation_id)
 
 
@@ -295,6 +330,8 @@ def proposal_decide(
         )
     except MergeRefused as refused:
         messages.error(request, str(refused))
+    else:
+        messages.success(request, "Decided.")
     return _back(conversation_id)
 
 
@@ -308,7 +345,120 @@ def presence(request: ConsoleRequest) -> HttpResponse:
             status=form.cleaned_data["status"],
             capacity=form.cleaned_data.get("capacity"),
         )
+        messages.success(request, f"You are {form.cleaned_data['status']}.")
     back = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         return redirect(back)
     return redirect("console:queue")
+
+
+# The work of a conversation ----------------------------------------------------------------------
+
+
+@require_POST
+@console_view()
+def resolve(request: ConsoleRequest, conversation_id: int) -> HttpResponse:
+    target = _conversation(request, conversation_id)
+    form = ResolveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Pick how the conversation ended.")
+        return _back(conversation_id)
+    try:
+        work.conversation_resolve(
+            conversation=target,
+            user=request.user,
+            disposition=form.cleaned_data["disposition"],
+            note=form.cleaned_data["note"],
+        )
+    except work.WorkRefused as refused:
+        messages.error(request, str(refused))
+    else:
+        messages.success(request, f"Conversation #{conversation_id} resolved.")
+    return _back(conversation_id)
+
+
+@require_POST
+@console_view()
+def snooze(request: ConsoleRequest, conversation_id: int) -> HttpResponse:
+    target = _conversation(request, conversation_id)
+    form = SnoozeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Snooze until a time still to come.")
+        return _back(conversation_id)
+    until = form.cleaned_data["until"]
+    work.conversation_snooze(conversation=target, user=request.user, until=until)
+    messages.success(
+        request, f"Snoozed until {timezone.localtime(until):%b %d, %H:%M}, or the next message."
+    )
+    return _back(conversation_id)
+
+
+@require_POST
+@console_view()
+def reopen(request: ConsoleRequest, conversation_id: int) -> HttpResponse:
+    work.conversation_reopen(
+        conversation=_conversation(request, conversation_id), user=request.user
+    )
+    messages.success(request, "Reopened: back in the queue.")
+    return _back(conversation_id)
+
+
+@require_POST
+@console_view()
+def note(request: ConsoleRequest, conversation_id: int) -> HttpResponse:
+    target = _conversation(request, conversation_id)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Write the note first.")
+        return _back(conversation_id)
+    work.conversation_note_add(
+        conversation=target, user=request.user, text=form.cleaned_data["text"]
+    )
+    messages.success(request, "Note added. Only people see it; the customer never does.")
+    return _back(conversation_id)
+
+
+@require_POST
+@console_view()
+def label(request: ConsoleRequest, conversation_id: int) -> HttpResponse:
+    target = _conversation(request, conversation_id)
+    form = LabelForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "A label is a short word such as billing.")
+        return _back(conversation_id)
+    name = form.cleaned_data["name"]
+    try:
+        if form.cleaned_data["remove"]:
+            work.conversation_label_remove(conversation=target, user=request.user, name=name)
+            messages.success(request, f"Label {name} removed.")
+        else:
+            work.conversation_label_add(conversation=target, user=request.user, name=name)
+            messages.success(request, "Label added.")
+    except work.WorkRefused as refused:
+        messages.error(request, str(refused))
+    return _back(conversation_id)
+
+
+@require_POST
+@console_view()
+def rename(request: ConsoleRequest, conversation_id: int) -> HttpResponse:
+    """Correct the customer's name; only for a person who may read it unmasked."""
+    target = _conversation(request, conversation_id)
+    if not UserActor(request.user).may_read(Partition.PII):
+        raise PermissionDenied("renaming a customer needs the pii partition")
+    form = RenameForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the customer's name.")
+        return _back(conversation_id)
+    try:
+        work.customer_rename(
+            customer=target.customer,
+            conversation=target,
+            user=request.user,
+            display_name=form.cleaned_data["display_name"],
+        )
+    except work.WorkRefused as refused:
+        messages.error(request, str(refused))
+    else:
+        messages.success(request, "Name saved.")
+    return _back(conversation_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from channels_app.delivery import TWILIO_STATUS_ALIASES
 from channels_app.outbound.backends import Addressing, Delivery, OutboundBackend, SendFailed
@@ -47,12 +48,34 @@ def backend_for(channel: str) -> OutboundBackend:
         raise ValueError(f"unknown outbound backend {configured!r} for {channel}") from None
 
 
+class DeliveredNotRecorded(Exception):
+    """The provider took the message but the database did not take its answer (a hiccup right
+    after the send): the answer must be recorded again later, and the message never sent again.
+    """
+
+    def __init__(self, delivery: Delivery, backend: str) -> None:
+        super().__init__(f"{backend} took the message; recording its answer failed")
+        self.delivery = delivery
+        self.backend = backend
+
+
+def delivery_record(*, message_id: int, delivery: Delivery, backend: str) -> Message:
+    """Record what a provider answered a send with (its id, its first status)."""
+    return message_delivery_record(
+        message_id=message_id,
+        status=TWILIO_STATUS_ALIASES.get(delivery.status, delivery.status),
+        provider_id=delivery.provider_id,
+        backend=backend,
+    )
+
+
 def message_deliver(*, message_id: int) -> Message:
-    """Hand one pending outbound message to its backend; raises SendFailed when it did not go.
+    """Hand one pending outbound message to its backend; raises SendFailed when it did not go,
+    DeliveredNotRecorded when it went but the database lost the answer.
 
     The message is marked `sending` in its own transaction first (memory's
     `message_delivery_claim`), so a task delivered twice finds it taken and does not send it
-    again.
+    again; one left `sending` by a lost worker is settled by `outbound_stuck_settle`.
     """
     claim = message_delivery_claim(message_id=message_id)
     message = claim.message
@@ -69,12 +92,10 @@ def message_deliver(*, message_id: int) -> Message:
         failure = SendFailed(f"{backend.name} backend error: {error}")
         message_delivery_requeue(message_id=message_id, error=str(failure))
         raise failure from error
-    return message_delivery_record(
-        message_id=message.pk,
-        status=TWILIO_STATUS_ALIASES.get(delivery.status, delivery.status),
-        provider_id=delivery.provider_id,
-        backend=backend.name,
-    )
+    try:
+        return delivery_record(message_id=message.pk, delivery=delivery, backend=backend.name)
+    except (OperationalError, InterfaceError) as error:
+        raise DeliveredNotRecorded(delivery, backend.name) from error
 
 
 def message_fail(*, message_id: int, reason: str, code: str = "") -> Message:
@@ -106,12 +127,19 @@ def addressing_for(message: Message) -> Addressing:
     )
 
 
+# Below the helpers it uses: settling replies a lost worker left `sending`.
+from channels_app.outbound.stuck import StuckSettled, outbound_stuck_settle  # noqa: E402
+
 __all__ = [
     "BACKENDS",
     "Addressing",
     "Delivery",
+    "DeliveredNotRecorded",
     "SendFailed",
+    "StuckSettled",
     "backend_for",
+    "delivery_record",
     "message_deliver",
     "message_fail",
+    "outbound_stuck_settle",
 ]

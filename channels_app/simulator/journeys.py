@@ -52,80 +52,134 @@ def events_merged(journeys: list[dict[str, Any]]) -> list[Event]:
     return sorted(events, key=lambda event: event.at)
 
 
-DEMO_JOURNEYS: list[dict[str, Any]] = [
-    {
-        "id": "demo-ana",
-        "events": [
-            {
-                "t": "2026-11-24T09:00:00Z",
-                "channel": "sms",
-                "from": "+14155550101",
-                "to": "+14155550000",
-                "body": "Hi, order 88123 arrived with a cracked screen",
-            },
-            {
-                "t": "2026-11-24T09:20:00Z",
-                "channel": "email",
-                "from": "ana@example.com",
-                "to": "support@shop.example",
-                "subject": "Cracked screen, order 88123",
-                "body": "Photos attached. Please ship the new one to 9 Elm St.\n\nThanks,\nAna",
-            },
-            {
-                "t": "2026-11-24T10:05:00Z",
-                "channel": "voice",
-                "from": "+14155550101",
-                "to": "+14155550000",
-                "speech": "hi I'm calling about the replacement for my phone",
-            },
-        ],
-    },
-    {
-        "id": "demo-theo",
-        "events": [
-            {
-                "t": "2026-11-24T09:05:00Z",
-                "channel": "sms",
-                "from": "+14155550202",
-                "to": "+14155550000",
-                "body": "membership GYM-8812, can I freeze it? broke my ankle",
-            },
-            {
-                "t": "2026-11-24T09:45:00Z",
-                "channel": "sms",
-                "from": "+14155550202",
-                "to": "+14155550000",
-                "body": "can I talk to a human please",
-            },
-        ],
-    },
-    {
-        "id": "demo-priya",
-        "events": [
-            {
-                "t": "2026-11-24T09:10:00Z",
-                "channel": "email",
-                "from": "priya@example.com",
-                "to": "quotes@movers.example",
-                "subject": "Move MV-30417",
-                "body": "Confirming move MV-30417 on Dec 20. There is a piano on the second floor."
-                "\n\nRegards,\nPriya",
-            },
-            {
-                "t": "2026-11-24T11:00:00Z",
-                "channel": "email",
-                "from": "priya@example.com",
-                "to": "quotes@movers.example",
-                "subject": "Re: Move MV-30417",
-                "body": "We also added a sofa bed.",
-            },
-            {
-                "t": "2026-11-24T11:30:00Z",
-                "channel": "voice",
-                "from": "+14155550303",
-                "to": "+14155550000",
-                "speech": "I need to speak to someone about my move",
-            },
-        ],
-    },
-]
+# The built-in demo: a morning at a small online shop, an hour of customer traffic that
+# `simulate --demo --over SECONDS` plays back compressed, so a laptop demo keeps flowing for
+# minutes (handoffs, channel switches, a caller asking for a person) instead of a burst.
+# Each entry: (journey, minute in the hour, channel, sender key, text, e-mail subject).
+_DEMO_HOUR: tuple[tuple[str, float, str, str, str, str], ...] = (
+    ("lena", 0.5, "sms", "lena", "Morning! Did order 55102 ship yet? Tracking shows nothing", ""),
+    (
+        "omar",
+        2,
+        "email",
+        "omar",
+        "Hello, I was billed for the annual plan but I chose monthly. "
+        "Invoice INV-3307. Can you fix it?\n\nOmar",
+        "Wrong plan on invoice INV-3307",
+    ),
+    ("kim", 4, "voice", "kim", "hi I'd like to move my delivery to next Tuesday", ""),
+    ("rosa", 6, "sms", "rosa", "the blender I got yesterday is leaking from the base", ""),
+    ("lena", 8, "sms", "lena", "ok thanks, can you text me when it leaves the warehouse?", ""),
+    ("jonas", 10, "sms", "jonas", "what time do you close on saturdays", ""),
+    (
+        "tariq",
+        12,
+        "email",
+        "tariq",
+        "My login code never arrives by text. Account ACC-9020.",
+        "Can't sign in",
+    ),
+    ("rosa", 14, "sms", "rosa", "second message about this, water everywhere. not happy", ""),
+    ("omar", 16, "sms", "omar", "Did you see my email about INV-3307?", ""),
+    ("ines", 18, "voice", "ines", "my card got declined twice at checkout, can someone help", ""),
+    ("kim", 20, "sms", "kim", "just checking Tuesday works for the delivery", ""),
+    ("rosa", 22, "sms", "rosa", "this is ridiculous. get me a real person on the line now", ""),
+    (
+        "paul",
+        24,
+        "email",
+        "paul",
+        "Please cancel subscription SUB-7745 at the end of the month. Thanks, Paul",
+        "Cancel SUB-7745",
+    ),
+    ("jonas", 26, "sms", "jonas", "great, see you then!", ""),
+    ("tariq", 28, "voice", "tariq", "I emailed about my login code, can I talk to somebody", ""),
+    ("ines", 31, "sms", "ines", "tried another card, same thing. order 55190", ""),
+    ("nadia", 33, "sms", "nadia", "parcel arrived a day early, thank you so much!", ""),
+    (
+        "paul",
+        35,
+        "email",
+        "paul",
+        "Re: Cancel SUB-7745 — also please remove my saved card.",
+        "Re: Cancel SUB-7745",
+    ),
+    ("omar", 38, "voice", "omar", "I'm still waiting on the refund for the annual plan", ""),
+    ("lena", 41, "sms", "lena", "it says delivered but nothing is here??", ""),
+    (
+        "emil",
+        44,
+        "email",
+        "emil",
+        "Do you ship to Canada? Looking at the 2-slice toaster.",
+        "Shipping question",
+    ),
+    ("lena", 47, "sms", "lena", "this is the third time. I want someone to call me", ""),
+    ("kim", 50, "sms", "kim", "thanks, all sorted", ""),
+    (
+        "nadia",
+        53,
+        "email",
+        "nadia",
+        "Could I get a copy of the receipt for order 55177?",
+        "Receipt please",
+    ),
+    ("emil", 56, "sms", "emil", "sent you an email about shipping to canada", ""),
+    ("ines", 59, "sms", "ines", "worked with paypal in the end, thanks", ""),
+)
+_DEMO_PEOPLE = ("lena", "omar", "kim", "rosa", "jonas", "tariq", "ines", "paul", "nadia", "emil")
+_DEMO_START = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
+BUSINESS_NUMBER = "+14155550000"
+SUPPORT_EMAIL = "support@shop.example"
+
+
+def _demo_sender(person: str, channel: str, round_number: int) -> str:
+    """A person's phone or e-mail; each later round is new customers with new numbers."""
+    n = _DEMO_PEOPLE.index(person)
+    if channel == "email":
+        tag = f"+r{round_number}" if round_number else ""
+        return f"{person}{tag}@example.com"
+    # 555-0100 to 555-0199 are reserved for fiction; the seeded customers use the first few.
+    return f"+14155550{110 + (round_number * len(_DEMO_PEOPLE) + n) % 90:03d}"
+
+
+def demo_journeys(round_number: int = 0) -> list[dict[str, Any]]:
+    """The demo hour as journeys (shared/spec/journeys.md's shape), one per person."""
+    journeys: dict[str, list[dict[str, Any]]] = {}
+    for person, minute, channel, sender, text, subject in _DEMO_HOUR:
+        at = _DEMO_START + dt.timedelta(minutes=minute)
+        event: dict[str, Any] = {
+            "t": at.isoformat().replace("+00:00", "Z"),
+            "channel": channel,
+            "from": _demo_sender(sender, channel, round_number),
+            "to": SUPPORT_EMAIL if channel == "email" else BUSINESS_NUMBER,
+        }
+        if channel == "voice":
+            event["speech"] = text
+        else:
+            event["body"] = text
+        if subject:
+            event["subject"] = subject
+        journeys.setdefault(person, []).append(event)
+    return [
+        {"id": f"demo-{person}" + (f"-{round_number}" if round_number else ""), "events": events}
+        for person, events in journeys.items()
+    ]
+
+
+DEMO_JOURNEYS: list[dict[str, Any]] = demo_journeys()
+
+
+def events_schedule(events: list[Event], *, over: float = 0.0, rate: float = 0.0) -> list[float]:
+    """When to send each event, in seconds after the start: spread over `over` seconds keeping
+    the journeys' own gaps (an hour's traffic in six minutes has its quiet and busy spells),
+    else `rate` a second, else all at once (0: as fast as the server answers)."""
+    if not events:
+        return []
+    if over > 0:
+        first = events[0].at
+        length = max((events[-1].at - first).total_seconds(), 1.0)
+        return [(event.at - first).total_seconds() / length * over for event in events]
+    if rate > 0:
+        return [n / rate for n in range(len(events))]
+    return [0.0] * len(events)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.db import transaction
 from twilio.twiml.voice_response import VoiceResponse
 
 from channels_app import services
@@ -14,7 +15,9 @@ from channels_app.webhooks import validation
 from channels_app.webhooks.responses import bad_request, twiml_response
 from channels_app.webhooks.security import twilio_webhook
 from memory.identities import InvalidAddress
+from memory.models import Conversation
 from orchestrator.pipeline import VoiceReply
+from orchestrator.tasks import conversation_wrap_up
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
@@ -44,10 +47,17 @@ def _listen(response: VoiceResponse, *, say: str, turn: int) -> VoiceResponse:
 
 
 def _hand_off(response: VoiceResponse, *, say: str) -> VoiceResponse:
-    """Put the caller through to a person: the handoff number, else the queue."""
+    """Put the caller through to a person: the handoff number and/or softphone client (rung
+    together), else the queue, else a promise of a call back (the handoff waits in the
+    console's queue either way)."""
     if say:
         response.say(say)
-    if settings.HUMAN_HANDOFF_NUMBER:
+    if settings.HUMAN_HANDOFF_CLIENT:
+        dial = response.dial()
+        dial.client(settings.HUMAN_HANDOFF_CLIENT)
+        if settings.HUMAN_HANDOFF_NUMBER:
+            dial.number(settings.HUMAN_HANDOFF_NUMBER)
+    elif settings.HUMAN_HANDOFF_NUMBER:
         response.dial(settings.HUMAN_HANDOFF_NUMBER)
     elif settings.HUMAN_HANDOFF_QUEUE:
         response.enqueue(settings.HUMAN_HANDOFF_QUEUE)
@@ -55,6 +65,16 @@ def _hand_off(response: VoiceResponse, *, say: str) -> VoiceResponse:
         response.say("A member of our team will call you back shortly. Goodbye.")
         response.hangup()
     return response
+
+
+def _ask_then_hand_off(response: VoiceResponse, *, say: str) -> VoiceResponse:
+    """A caller who is with people: one short question, then through to a person whether they
+    answer it (the gather turn stores it and puts them through) or stay silent (below)."""
+    gather = response.gather(
+        input="speech", action=gather_url(1), method="POST", speech_timeout="auto"
+    )
+    gather.say(f"{say} In a few words, what are you calling about?".strip())
+    return _hand_off(response, say="")
 
 
 def answer_for(reply: VoiceReply, *, turn: int, attempt: int = 0) -> VoiceResponse:
@@ -85,6 +105,11 @@ def call_inbound(request: HttpRequest) -> HttpResponse:
     except InvalidAddress:
         # A withheld number cannot be a customer's identity: a person takes the call.
         return twiml_response(_hand_off(VoiceResponse(), say="Thanks for calling."))
+    if answer.conversation.mode in Conversation.HUMAN_MODES:
+        # A customer handed off on any channel stays with people until a person releases them.
+        # As a contact center's line does, ask what the call is about first: the words reach
+        # the person's screen (and the customer's memory) while the call is put through.
+        return twiml_response(_ask_then_hand_off(VoiceResponse(), say=answer.greeting))
     return twiml_response(_listen(VoiceResponse(), say=answer.greeting, turn=1))
 
 
@@ -145,11 +170,18 @@ def call_status(request: HttpRequest) -> HttpResponse:
     if refused is not None:
         return refused
     duration = fields.get("CallDuration", "").strip()
-    services.call_close(
+    closed = services.call_close(
         call_sid=fields["CallSid"],
         call_status=fields["CallStatus"].strip().lower(),
         duration_seconds=int(duration) if duration else None,
     )
+    if closed is not None and closed.status == Conversation.Status.CLOSED:
+        # Closed here, not by the sweeper: its summary is written by the worker, as theirs.
+        conversation_id = closed.pk
+        transaction.on_commit(
+            lambda: conversation_wrap_up.delay(conversation_id, Conversation.Status.CLOSED),
+            robust=True,
+        )
     return twiml_response(VoiceResponse())
 
 

@@ -8,6 +8,6 @@ the modules registers their pages.
 
 from __future__ import annotations
 
-from memory.admin import access_log, graph
+from memory.admin import access_log, graph, signals, work
 
-__all__ = ["access_log", "graph"]
+__all__ = ["access_log", "graph", "signals", "work"]

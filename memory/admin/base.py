@@ -9,16 +9,18 @@ from datetime import datetime
 from typing import Any, TypedDict, TypeVar
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import Truncator
 
 from memory.actors import Partition, UserActor
 from memory.models import (
     Case,
+    ChannelSwitch,
     Conversation,
     Customer,
     Fact,
@@ -32,8 +34,11 @@ from memory.selectors import ContextAccessRefused, context_read, customers_shown
 _Row = TypeVar("_Row", bound=Model)
 # The graph rows that belong to one customer: opening one reads that customer's context.
 _CustomerRow = TypeVar(
-    "_CustomerRow", bound=Identity | Conversation | Message | Case | Fact | SentimentReading
+    "_CustomerRow",
+    bound=Identity | Conversation | Message | Case | Fact | SentimentReading | ChannelSwitch,
 )
+# How much of a message or a value a list cell shows; the whole is on the row's own page.
+LIST_TEXT_CHARS = 90
 
 
 def user_partitions(request: HttpRequest) -> frozenset[Partition]:
@@ -64,6 +69,9 @@ class ReadOnlyGraphAdmin(admin.ModelAdmin[_Row]):
     guarded_search: dict[str, Partition] = {}
     # Text fields whose contact details are masked on the page for a person without `pii`.
     masked_fields: tuple[str, ...] = ()
+    # List columns showing words in clear, and the column showing them masked instead to a
+    # person without `pii` (the clear one is a read of `pii` too).
+    masked_columns: dict[str, str] = {}
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -73,6 +81,17 @@ class ReadOnlyGraphAdmin(admin.ModelAdmin[_Row]):
 
     def has_delete_permission(self, request: HttpRequest, obj: _Row | None = None) -> bool:
         return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: _Row | None = None) -> Any:
+        """Every field is shown read-only, even to a person whose change permission exists
+        only so an admin action (merge, accept) shows: no form field, nothing to post."""
+        declared = list(super().get_readonly_fields(request, obj))
+        editable = [
+            field.name
+            for field in (*self.opts.concrete_fields, *self.opts.many_to_many)
+            if field.editable and not field.auto_created and field.name not in declared
+        ]
+        return [*editable, *declared]
 
     def customer_of(self, obj: _Row) -> Customer:
         """Whose context the row's page reads; only admins with `context_partitions` ask."""
@@ -87,10 +106,14 @@ class ReadOnlyGraphAdmin(admin.ModelAdmin[_Row]):
         shown: list[Any] = []
         for column in super().get_list_display(request):
             guard = self.guarded_columns.get(column) if isinstance(column, str) else None
-            if guard is None or guard[0] in held:
+            if guard is not None and guard[0] not in held:
+                if guard[1] is not None:
+                    shown.append(guard[1])
+                continue
+            if column in self.masked_columns and Partition.PII not in held:
+                shown.append(self.masked_columns[column])
+            else:
                 shown.append(column)
-            elif guard[1] is not None:
-                shown.append(guard[1])
         return shown
 
     def get_search_fields(self, request: HttpRequest) -> Any:
@@ -123,6 +146,8 @@ class ReadOnlyGraphAdmin(admin.ModelAdmin[_Row]):
         and search fields the person holds and used."""
         held = user_partitions(request)
         shown = {p for p, _ in self.guarded_columns.values() if p in held}
+        if self.masked_columns and Partition.PII in held:
+            shown.add(Partition.PII)  # words in clear, contact details and all
         if request.GET.get("q"):
             shown |= {p for p in self.guarded_search.values() if p in held}
         return frozenset(shown)
@@ -173,11 +198,27 @@ class ReadOnlyGraphAdmin(admin.ModelAdmin[_Row]):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
+        if request.method == "POST":
+            # Nothing on a graph page is a form field; a hand-made POST changes nothing.
+            messages.error(
+                request,
+                f"This {self.opts.verbose_name} is read-only here: nothing was saved. Graph "
+                "rows change through the console and the admin actions, which record why.",
+            )
+            return HttpResponseRedirect(request.path)
         obj = self.get_object(request, object_id)
         partitions = self.partitions_shown(request)
         if obj is not None and partitions:
             self.record_context_access(request, obj, partitions)
-        return super().change_view(request, object_id, form_url, extra_context)
+        read_only = {
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+            "show_delete": False,
+        }
+        return super().change_view(
+            request, object_id, form_url, {**read_only, **(extra_context or {})}
+        )
 
     def partitions_shown(self, request: HttpRequest) -> tuple[Partition, ...]:
         return self.context_partitions
@@ -226,9 +267,18 @@ class CustomerRowInline(admin.TabularInline[_CustomerRow, Customer]):
     def has_add_permission(self, request: HttpRequest, obj: Customer | None = None) -> bool:
         return False
 
+    def has_change_permission(self, request: HttpRequest, obj: Customer | None = None) -> bool:
+        return False  # shown, so view-only: the customer's page posts nothing back
+
 
 def masked_text(value: str) -> str:
     return Redactor().text(value or "")
+
+
+def list_text(value: str, *, masked: bool) -> str:
+    """Words shortened for a list cell, with contact details masked when asked."""
+    shown = masked_text(value) if masked else value or ""
+    return Truncator(" ".join(shown.split())).chars(LIST_TEXT_CHARS)
 
 
 class MaskedInline(CustomerRowInline[_CustomerRow]):
@@ -248,6 +298,7 @@ class MaskedInline(CustomerRowInline[_CustomerRow]):
 
 class IdentityInline(CustomerRowInline[Identity]):
     model = Identity
+    fk_name = "customer"
     fields = ("kind", "value", "verified", "source", "created_at")
     readonly_fields = fields
 

@@ -26,11 +26,13 @@ from memory.admin.base import (
     CustomerTotals,
     ReadOnlyGraphAdmin,
     customer_number,
+    list_text,
     user_partitions,
 )
 from memory.identities import InvalidAddress, normalize_email, normalize_phone
 from memory.models import (
     Case,
+    ChannelSwitch,
     Conversation,
     Customer,
     CustomerMerge,
@@ -86,6 +88,22 @@ class CustomerAdmin(ReadOnlyGraphAdmin[Customer]):
         "who_accessed",
     )
     actions = ("merge_selected", "export_selected", "erase_selected")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Customer | None = None) -> Any:
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.has_perm("memory.view_auditentry"):
+            # A link that would only answer 403: say instead who may follow it.
+            fields = [
+                "who_accessed_unavailable" if name == "who_accessed" else name for name in fields
+            ]
+        return fields
+
+    @admin.display(description="who accessed this customer")
+    def who_accessed_unavailable(self, obj: Customer) -> str:
+        return (
+            "The access log is open to supervisors and compliance officers; ask an "
+            "administrator for one of those roles to see who read this customer."
+        )
 
     @admin.display(description="who accessed this customer")
     def who_accessed(self, obj: Customer) -> str:
@@ -157,20 +175,28 @@ class CustomerAdmin(ReadOnlyGraphAdmin[Customer]):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Customer], search_term: str
     ) -> tuple[QuerySet[Customer], bool]:
-        """Also find customers by a phone or e-mail written any way a person would type it."""
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        if Partition.IDENTITIES not in user_partitions(request):
-            return results, may_have_duplicates  # finding by phone would say whose it is
-        normalised: list[str] = []
-        for normalise in (normalize_phone, normalize_email):
-            try:
-                normalised.append(normalise(search_term))
-            except InvalidAddress:
-                continue
-        if normalised:
-            results |= queryset.filter(Q(identities__value__in=normalised))
-            may_have_duplicates = True
-        return results, may_have_duplicates
+        """Also find customers by a phone or e-mail written any way a person would type it.
+
+        What matched is found apart from the listed rows (a set of ids), so the search's
+        joins never reach the list's annotations: a customer found by one of their three
+        identities still counts three, and appears once."""
+        if not search_term.strip():
+            return queryset, False
+        found, _ = super().get_search_results(request, Customer.objects.all(), search_term)
+        matched = Q(pk__in=found.order_by().values("pk"))
+        if Partition.IDENTITIES in user_partitions(request):
+            # Only then: finding by phone would say whose it is.
+            normalised: list[str] = []
+            for normalise in (normalize_phone, normalize_email):
+                try:
+                    normalised.append(normalise(search_term))
+                except InvalidAddress:
+                    continue
+            if normalised:
+                matched |= Q(
+                    pk__in=Identity.objects.filter(value__in=normalised).values("customer_id")
+                )
+        return queryset.filter(matched), False
 
     def get_inlines(
         self, request: HttpRequest, obj: Customer | None
@@ -233,23 +259,39 @@ class ConversationAdmin(CustomerRowAdmin[Conversation]):
 
 @admin.register(Message)
 class MessageAdmin(CustomerRowAdmin[Message]):
-    """Lists show who and when; the words are on the message page, which is an audited read."""
+    """Newest first, with the words (masked without `pii`) to a person holding `messages`:
+    showing them is a read of each listed customer's messages, as the message page is."""
 
     list_display = (
         "id",
+        "sent_at",
         "customer",
         "channel",
         "direction",
         "author",
+        "text_shown",
         "delivery_status",
-        "sent_at",
     )
     list_filter = ("channel", "direction", "author", "delivery_status")
     search_fields = ("provider_id", "customer__display_name")
     list_select_related = ("customer",)
     date_hierarchy = "sent_at"
+    ordering = ("-sent_at", "-pk")
     context_partitions = (Partition.MESSAGES,)
+    guarded_columns = {
+        "text_shown": (Partition.MESSAGES, None),
+        **CustomerRowAdmin.guarded_columns,
+    }
+    masked_columns = {"text_shown": "text_masked"}
     masked_fields = ("text", "raw_text", "gist")
+
+    @admin.display(description="text")
+    def text_shown(self, obj: Message) -> str:
+        return list_text(obj.text, masked=False)
+
+    @admin.display(description="text (contact details masked)")
+    def text_masked(self, obj: Message) -> str:
+        return list_text(obj.text, masked=True)
 
 
 @admin.register(Case)
@@ -269,14 +311,39 @@ class CaseAdmin(CustomerRowAdmin[Case]):
 
 @admin.register(Fact)
 class FactAdmin(CustomerRowAdmin[Fact]):
-    list_display = ("id", "key", "customer", "case", "asserted_by", "valid_from", "valid_until")
+    """Each fact with its value (masked without `pii`) to a person holding `business`."""
+
+    list_display = (
+        "id",
+        "key",
+        "value_shown",
+        "customer",
+        "case",
+        "asserted_by",
+        "valid_from",
+        "valid_until",
+    )
     list_filter = ("asserted_by", ("valid_until", admin.EmptyFieldListFilter), "key")
     search_fields = ("key", "case__reference")
     list_select_related = ("customer", "case")
+    ordering = ("-valid_from", "-pk")
     context_partitions = (Partition.BUSINESS,)
-    guarded_columns = {"case": (Partition.BUSINESS, None), **CustomerRowAdmin.guarded_columns}
+    guarded_columns = {
+        "value_shown": (Partition.BUSINESS, None),
+        "case": (Partition.BUSINESS, None),
+        **CustomerRowAdmin.guarded_columns,
+    }
+    masked_columns = {"value_shown": "value_masked"}
     guarded_search = {"key": Partition.BUSINESS, "case__reference": Partition.BUSINESS}
     masked_fields = ("value",)
+
+    @admin.display(description="value")
+    def value_shown(self, obj: Fact) -> str:
+        return list_text(obj.value, masked=False)
+
+    @admin.display(description="value (contact details masked)")
+    def value_masked(self, obj: Fact) -> str:
+        return list_text(obj.value, masked=True)
 
 
 @admin.register(SentimentReading)
@@ -285,6 +352,25 @@ class SentimentReadingAdmin(CustomerRowAdmin[SentimentReading]):
     list_filter = ("label", "model_name")
     list_select_related = ("customer",)
     context_partitions = (Partition.EMOTION,)
+
+
+@admin.register(ChannelSwitch)
+class ChannelSwitchAdmin(CustomerRowAdmin[ChannelSwitch]):
+    """A customer's move between channels and what was carried over; the handover summary
+    is their conversation's words, so opening one is a read of their messages."""
+
+    list_display = (
+        "id",
+        "created_at",
+        "customer",
+        "from_conversation_id",
+        "to_conversation_id",
+        "latency_ms",
+    )
+    list_select_related = ("customer",)
+    date_hierarchy = "created_at"
+    context_partitions = (Partition.MESSAGES,)
+    masked_fields = ("handover_summary",)
 
 
 @admin.register(CustomerMerge)

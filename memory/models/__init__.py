@@ -17,6 +17,8 @@ from memory.models.conversations import (
     Message,
 )
 from memory.models.customers import Channel, Customer, CustomerMerge, Identity, MergeProposal
+from memory.models.signals import CustomerSignal
+from memory.models.work import ConversationLabel, ConversationNote, ConversationWork, WrapUp
 
 __all__ = [
     "ActorQuarantine",
@@ -27,8 +29,12 @@ __all__ = [
     "Channel",
     "ChannelSwitch",
     "Conversation",
+    "ConversationLabel",
+    "ConversationNote",
+    "ConversationWork",
     "Customer",
     "CustomerMerge",
+    "CustomerSignal",
     "Fact",
     "Handoff",
     "Identity",
@@ -36,5 +42,6 @@ __all__ = [
     "MergeProposal",
     "Message",
     "SentimentReading",
+    "WrapUp",
     "WriteConflict",
 ]

@@ -51,6 +51,11 @@ class AuditEntry(AbstractLogEntry):
     def save(self, *args: Any, **kwargs: Any) -> None:
         """A new entry joins the chain as it is inserted, in one transaction with its shard head."""
         if self._state.adding and self.seq is None:
+            from memory.audit.writing import entry_insert_linked
+
+            # On PostgreSQL one statement takes a shard head and inserts the entry linked to it.
+            if kwargs.get("using") in (None, "default") and entry_insert_linked(self):
+                return
             with transaction.atomic(using=kwargs.get("using"), savepoint=False):
                 super().save(*args, **kwargs)
             return

@@ -155,6 +155,13 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["customer", "-sent_at"]),
             models.Index(fields=["conversation", "sent_at"]),
+            # The reliability sweeps (issue 14): stored messages by age, and replies in flight.
+            models.Index(fields=["created_at"], name="message_created_at"),
+            models.Index(
+                fields=["created_at"],
+                condition=Q(direction="outbound", delivery_status__in=["pending", "sending"]),
+                name="message_outbound_in_flight",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -215,6 +222,9 @@ class ChannelSwitch(models.Model):
         "memory.Conversation", on_delete=models.CASCADE, related_name="arrived_by_switch"
     )
     handover_summary = models.TextField(blank=True)
+    # What they were in the middle of, as the orchestrator read it ("booking change"): a
+    # label, not their words, so a reader without `messages` (the greeter) may say it.
+    topic = models.CharField(max_length=200, blank=True)
     carried_case_ids = models.JSONField(default=list, blank=True)
     latency_ms = models.FloatField(null=True, blank=True, help_text="Switch seen to carried.")
     created_at = models.DateTimeField(default=timezone.now)

@@ -73,6 +73,16 @@ class Identity(models.Model):
         default=False, help_text="Seen as the sender of inbound traffic, or imported from a CRM."
     )
     source = models.CharField(max_length=100, blank=True, help_text="How Rapport learned it.")
+    # Who said this address was theirs before its owner wrote from it: one piece of evidence
+    # that the two are one person, never enough alone (memory.services.customer_resolve).
+    claimed_by = models.ForeignKey(
+        "memory.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The record whose sender claimed this address before it was verified.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -33,6 +33,7 @@ from memory.selectors.lookups import (
     cases_find_by_reference_keys,
     conversation_find,
     conversation_open_for_thread,
+    customer_claimers,
     customer_find,
     customer_find_by_identity,
     customer_get,
@@ -61,6 +62,7 @@ from memory.selectors.search import (
 from memory.selectors.sweeps import (
     inbound_message_ids_stored_between,
     outbound_message_ids_pending_between,
+    outbound_messages_sending_between,
 )
 from memory.selectors.workflow import (
     conversation_answered_by_person_since,
@@ -79,6 +81,7 @@ from memory.selectors.workflow import (
 __all__ = [
     "inbound_message_ids_stored_between",
     "outbound_message_ids_pending_between",
+    "outbound_messages_sending_between",
     "conversations_due",
     "facts_current_at",
     "messages_inbound_in_order",
@@ -104,6 +107,7 @@ __all__ = [
     "conversations_open_for_queue",
     "conversations_visible_to",
     "customer_dossier_read",
+    "customer_claimers",
     "customer_find",
     "customer_find_by_identity",
     "customer_get",

@@ -3,13 +3,14 @@ the audit trail, refused or granted, and the access watch judges it."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from auditlog.cid import get_cid
 from django.conf import settings
@@ -18,6 +19,7 @@ from opentelemetry import trace
 
 from memory.actors import ALL_PARTITIONS, Actor, Partition
 from memory.audit import access_record
+from memory.audit.writing import access_entry, chained_entries_write
 from memory.context import (
     CaseView,
     ContextPack,
@@ -26,12 +28,14 @@ from memory.context import (
     IdentityView,
     ProfileView,
     SentimentPoint,
+    SignalView,
     TurnView,
 )
 from memory.models import (
     AuditEntry,
     Case,
     Customer,
+    CustomerSignal,
     Fact,
     Identity,
     Message,
@@ -39,10 +43,17 @@ from memory.models import (
 )
 from memory.redaction import Redactor
 from memory.selectors.dossier import CustomerDossier, dossier_build
-from memory.watch import watch_begin
+from memory.selectors.handoffs import handover_view
+from memory.watch import (
+    WATCHED_PREFIXES,
+    quarantine_key,
+    watch_begin,
+    watches_begin,
+    watches_observe,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
 
 
 _tracer = trace.get_tracer("rapport.memory.gate")
@@ -77,23 +88,165 @@ def context_read(
     too. Without `pii` every text comes with contact details masked. The number of queries
     is fixed, whatever the length of the customer's history.
     """
-    if not purpose.strip():
-        raise ValueError("a context read needs a purpose")
-    asked = Partition.parse([str(p) for p in partitions])
+    (pack,) = contexts_read(
+        readers=[ContextReader(actor=actor, partitions=partitions, purpose=purpose)],
+        customer=customer,
+        correlation_id=correlation_id,
+        recent_turns=recent_turns,
+    )
+    if isinstance(pack, ContextAccessRefused):
+        raise pack
+    return pack
+
+
+@dataclass(frozen=True)
+class ContextReader:
+    """One actor's part in a read several make of one customer for the same piece of work:
+    what it asks for, and why. `span` is the caller's span its read is traced under."""
+
+    actor: Actor
+    partitions: Iterable[Partition | str]
+    purpose: str
+    span: trace.Span | None = None
+
+
+def contexts_read(
+    *,
+    readers: Sequence[ContextReader],
+    customer: Customer | int,
+    correlation_id: str = "",
+    recent_turns: int | None = None,
+) -> list[ContextPack | ContextAccessRefused]:
+    """`context_read` for several actors reading one customer for the same work (the agents of
+    one message): one pack built for all of them, each handed only its own partitions (masked
+    without `pii`), each read judged by the watch and recorded in its own ACCESS entry, the
+    entries written together. In the readers' order: a pack, or the refusal of that reader.
+
+    What it costs does not grow with the readers: one query for the watch on all of them, the
+    partitions they asked for read once, three statements for every entry.
+    """
+    asked_by = []
+    for reader in readers:
+        if not reader.purpose.strip():
+            raise ValueError("a context read needs a purpose")
+        asked_by.append(Partition.parse([str(p) for p in reader.partitions]))
     if not isinstance(customer, Customer):
         customer = Customer.objects.get(pk=customer)
-    with access_gate(
-        actor=actor, customer=customer, asked=asked, purpose=purpose, correlation_id=correlation_id
-    ) as grant:
-        pack = _assemble(
-            customer=customer,
-            asked=asked,
-            actor=actor,
-            purpose=purpose,
-            correlation_id=grant.correlation_id,
-            recent_turns=recent_turns or settings.RAPPORT_CONTEXT_RECENT_TURNS,
+    started = time.perf_counter()
+    recorded_id = correlation_id or get_cid() or f"read:{uuid.uuid4().hex[:20]}"
+    spans = [
+        _tracer.start_span(
+            "rapport.context_read",
+            context=trace.set_span_in_context(reader.span) if reader.span is not None else None,
+            attributes={
+                "rapport.actor": reader.actor.label,
+                "rapport.customer_id": customer.pk,
+                "rapport.partitions": sorted(p.value for p in asked),
+                "rapport.purpose": reader.purpose,
+                "rapport.correlation_id": recorded_id,
+            },
         )
-        return pack if Partition.PII in asked else redact_pack(pack)
+        for reader, asked in zip(readers, asked_by, strict=True)
+    ]
+    try:
+        watches = watches_begin(
+            actors=[reader.actor for reader in readers],
+            customer_id=customer.pk,
+            correlation_id=correlation_id,
+            started=started,
+        )
+        refusals: list[ContextAccessRefused | None] = []
+        for reader, asked, watch in zip(readers, asked_by, watches, strict=True):
+            refused = frozenset(p for p in asked if not reader.actor.may_read(p))
+            reason = watch.refusal if watch is not None else None
+            refusals.append(
+                ContextAccessRefused(reader.actor, refused or asked, reason or "")
+                if refused or reason
+                else None
+            )
+        granted = [asked for asked, refusal in zip(asked_by, refusals, strict=True) if not refusal]
+        whole = (
+            _assemble(
+                customer=customer,
+                asked=frozenset().union(*granted),
+                actor=readers[0].actor,
+                purpose=readers[0].purpose,
+                correlation_id=recorded_id,
+                recent_turns=recent_turns or settings.RAPPORT_CONTEXT_RECENT_TURNS,
+            )
+            if granted
+            else None
+        )
+        entries = chained_entries_write(
+            [
+                access_entry(
+                    actor=reader.actor,
+                    customer=customer,
+                    partitions=asked,
+                    purpose=reader.purpose,
+                    outcome=AuditEntry.Outcome.REFUSED if refusal else AuditEntry.Outcome.GRANTED,
+                    correlation_id=recorded_id,
+                    detail=_refusal_detail(refusal) if refusal else None,
+                )
+                for reader, asked, refusal in zip(readers, asked_by, refusals, strict=True)
+            ]
+        )
+        quarantined = watches_observe(
+            [(watch, entry) for watch, entry in zip(watches, entries, strict=True) if watch]
+        )
+        quarantined_labels = {q.actor for q in quarantined if q is not None}
+        results: list[ContextPack | ContextAccessRefused] = []
+        for reader, asked, refusal, entry, span in zip(
+            readers, asked_by, refusals, entries, spans, strict=True
+        ):
+            outcome = AuditEntry.Outcome.REFUSED if refusal else AuditEntry.Outcome.GRANTED
+            span.set_attribute("rapport.outcome", outcome.value)
+            span.set_attribute("rapport.audit_seq", entry.seq or 0)
+            if quarantine_key(reader.actor.label) in quarantined_labels and not refusal:
+                span.add_event("rapport.agent_quarantined", {"rapport.actor": reader.actor.label})
+            if refusal is not None or whole is None:
+                results.append(refusal or ContextAccessRefused(reader.actor, asked))
+                continue
+            pack = _pack_for(whole, asked=asked, actor=reader.actor, purpose=reader.purpose)
+            results.append(pack if Partition.PII in asked else redact_pack(pack))
+        return results
+    finally:
+        for span in spans:
+            span.end()
+
+
+def _refusal_detail(refusal: ContextAccessRefused) -> dict[str, object]:
+    detail: dict[str, object] = {"refused": sorted(p.value for p in refusal.refused)}
+    if refusal.reason:
+        detail["reason"] = refusal.reason
+    return detail
+
+
+def _pack_for(
+    whole: ContextPack, *, asked: frozenset[Partition], actor: Actor, purpose: str
+) -> ContextPack:
+    """One reader's share of a pack read for several: only the partitions it asked for, exactly
+    as a read of its own would have them (masking is left to the caller, as for one)."""
+    business = Partition.BUSINESS in asked
+    handover = whole.handover if asked & {Partition.BUSINESS, Partition.MESSAGES} else None
+    if handover is not None and Partition.MESSAGES not in asked:
+        handover = replace(handover, summary="")
+    return replace(
+        whole,
+        actor_label=actor.label,
+        purpose=purpose,
+        partitions=asked,
+        profile=whole.profile if Partition.PROFILE in asked else None,
+        identities=whole.identities if Partition.IDENTITIES in asked else (),
+        open_cases=whole.open_cases if business else (),
+        facts=whole.facts if business else (),
+        superseded=whole.superseded if business else (),
+        turns=whole.turns if Partition.MESSAGES in asked else (),
+        emotion=whole.emotion if Partition.EMOTION in asked else None,
+        signals=whole.signals if asked & SIGNAL_PARTITIONS else (),
+        versions={name: v for name, v in whole.versions.items() if name in asked},
+        handover=handover,
+    )
 
 
 def customer_dossier_read(
@@ -180,6 +333,50 @@ def access_gate(
             span.add_event("rapport.agent_quarantined", {"rapport.actor": actor.label})
 
 
+def customers_admit(
+    *,
+    actor: Actor,
+    customers: Sequence[tuple[Customer, frozenset[Partition]]],
+    purpose: str,
+    correlation_id: str = "",
+) -> list[ContextAccessRefused | None] | None:
+    """Admit or refuse a person's (or Rapport's own) reads of several customers shown at once
+    (a search page, a list page), each in its own ACCESS entry, the entries written together:
+    three statements for the page instead of two per row. None for an actor under the watch
+    on agents and clients, whose reads must each be judged in turn (`access_gate`)."""
+    if actor.label.startswith(WATCHED_PREFIXES):
+        return None
+    recorded_id = correlation_id or get_cid() or f"read:{uuid.uuid4().hex[:20]}"
+    refusals: list[ContextAccessRefused | None] = []
+    entries = []
+    for customer, asked in customers:
+        refused = frozenset(p for p in asked if not actor.may_read(p))
+        refusal = ContextAccessRefused(actor, refused) if refused else None
+        refusals.append(refusal)
+        entries.append(
+            access_entry(
+                actor=actor,
+                customer=customer,
+                partitions=asked,
+                purpose=purpose,
+                outcome=AuditEntry.Outcome.REFUSED if refusal else AuditEntry.Outcome.GRANTED,
+                correlation_id=recorded_id,
+                detail=_refusal_detail(refusal) if refusal else None,
+            )
+        )
+    with _tracer.start_as_current_span(
+        "rapport.customers_admit",
+        attributes={
+            "rapport.actor": actor.label,
+            "rapport.purpose": purpose,
+            "rapport.correlation_id": recorded_id,
+            "rapport.rows": len(entries),
+        },
+    ):
+        chained_entries_write(entries)
+    return refusals
+
+
 def redact_pack(pack: ContextPack) -> ContextPack:
     """The pack with contact details masked in every text it carries, one token per detail."""
     redactor = Redactor()
@@ -202,6 +399,9 @@ def redact_pack(pack: ContextPack) -> ContextPack:
             replace(t, text=redactor.text(t.text), gist=redactor.text(t.gist)) for t in pack.turns
         ),
         superseded=tuple(dict.fromkeys(redactor.text(value) for value in pack.superseded)),
+        handover=replace(pack.handover, summary=redactor.text(pack.handover.summary))
+        if pack.handover is not None
+        else None,
     )
 
 
@@ -226,33 +426,45 @@ def _assemble(
             display_name=customer.display_name,
             customer_since=customer.created_at,
         )
+    # Plain rows rather than model instances throughout: a read builds views, not models.
     if Partition.IDENTITIES in asked:
         identities = tuple(
-            IdentityView(
-                kind=identity.kind,
-                value=identity.value,
-                verified=identity.verified,
-            )
-            for identity in Identity.objects.filter(customer=customer).order_by("kind", "pk")
+            IdentityView(kind=kind, value=value, verified=verified)
+            for kind, value, verified in Identity.objects.filter(customer=customer)
+            .order_by("kind", "pk")
+            .values_list("kind", "value", "verified")
         )
     superseded: tuple[str, ...] = ()
+    signals: tuple[SignalView, ...] = ()
     if Partition.BUSINESS in asked:
         cases, facts, superseded = _business(customer)
+    if asked & SIGNAL_PARTITIONS:
+        signals = customer_signals_view(customer.pk)
     if Partition.MESSAGES in asked:
         messages = Message.objects.filter(customer=customer).order_by("-sent_at", "-pk")
         turns = tuple(
             TurnView(
-                message_id=m.pk,
-                conversation_id=m.conversation_id,
-                channel=m.channel,
-                direction=m.direction,
-                author=m.author,
-                text=m.text,
-                sent_at=m.sent_at,
-                gist=m.gist,
-                is_filler=m.is_filler,
+                message_id=pk,
+                conversation_id=conversation_id,
+                channel=channel,
+                direction=direction,
+                author=author,
+                text=text,
+                sent_at=sent_at,
+                gist=gist,
+                is_filler=is_filler,
             )
-            for m in messages.only(
+            for (
+                pk,
+                conversation_id,
+                channel,
+                direction,
+                author,
+                text,
+                sent_at,
+                gist,
+                is_filler,
+            ) in messages.values_list(
                 "pk",
                 "conversation_id",
                 "channel",
@@ -266,6 +478,9 @@ def _assemble(
         )
     if Partition.EMOTION in asked:
         emotion = emotion_trend(customer)
+    handover = None
+    if asked & {Partition.BUSINESS, Partition.MESSAGES}:
+        handover = handover_view(customer_id=customer.pk, with_words=Partition.MESSAGES in asked)
 
     return ContextPack(
         customer_id=customer.pk,
@@ -280,8 +495,10 @@ def _assemble(
         facts=facts,
         turns=turns,
         emotion=emotion,
+        signals=signals,
         versions=_versions(customer, asked),
         superseded=superseded,
+        handover=handover,
     )
 
 
@@ -297,6 +514,21 @@ def _versions(customer: Customer, asked: frozenset[Partition]) -> dict[str, int]
 _PREFERENCE_KEYS = ("preferred", "avoid")
 
 
+class _Version(NamedTuple):
+    """One version of a fact, as `_business` reads it."""
+
+    pk: int
+    key: str
+    value: str
+    confidence: float
+    valid_from: dt.datetime
+    valid_until: dt.datetime | None
+    asserted_by: str
+    source_message_id: int | None
+    case_id: int | None
+    case_reference: str | None
+
+
 def _business(
     customer: Customer,
 ) -> tuple[tuple[CaseView, ...], tuple[FactView, ...], tuple[str, ...]]:
@@ -309,10 +541,12 @@ def _business(
         )
     )
     open_case_ids = {case.pk for case in open_cases}
+    # Plain rows, not model instances: most of a long history is replaced versions, of which
+    # only the key and the value are wanted.
     versions = list(
         Fact.objects.filter(customer=customer)
-        .select_related("case")
-        .only(
+        .order_by("-valid_from", "-pk")
+        .values_list(
             "pk",
             "key",
             "value",
@@ -324,9 +558,8 @@ def _business(
             "case_id",
             "case__reference",
         )
-        .order_by("-valid_from", "-pk")
     )
-    current = [fact for fact in versions if fact.valid_until is None]
+    current = [_Version(*row) for row in versions if row[5] is None]
     facts = tuple(
         FactView(
             fact_id=fact.pk,
@@ -336,7 +569,7 @@ def _business(
             valid_from=fact.valid_from,
             asserted_by=fact.asserted_by,
             source_message_id=fact.source_message_id,
-            case_reference=fact.case.reference if fact.case is not None else None,
+            case_reference=fact.case_reference,
         )
         for fact in current
         if fact.case_id is None or fact.case_id in open_case_ids
@@ -347,11 +580,11 @@ def _business(
     # blank the word wherever it appears. Every other replaced value is masked, and so is
     # each part of a replaced list ("March 10th, the 14th") that no current value holds.
     replaced = [
-        fact.value
-        for fact in versions
-        if fact.valid_until is not None
-        and fact.value.casefold() not in still_true
-        and (len(fact.value.split()) > 1 or not fact.key.startswith(_PREFERENCE_KEYS))
+        value
+        for _, key, value, _, _, valid_until, *_ in versions
+        if valid_until is not None
+        and value.casefold() not in still_true
+        and (len(value.split()) > 1 or not key.startswith(_PREFERENCE_KEYS))
     ]
     parts = [
         part.strip()
@@ -374,6 +607,33 @@ def _business(
         for case in open_cases
     )
     return cases, facts, superseded
+
+
+# Churn risk and buying intent are read from how the customer writes about the business:
+# either partition shows them (the rules read business, the queue emotion).
+SIGNAL_PARTITIONS = frozenset({Partition.BUSINESS, Partition.EMOTION})
+
+
+def customer_signals_view(customer_id: int) -> tuple[SignalView, ...]:
+    """The customer's churn-risk and buying-intent signals, strongest first (one query)."""
+    return _signals_by_customer([customer_id]).get(customer_id, ())
+
+
+def _signals_by_customer(customer_ids: list[int]) -> dict[int, tuple[SignalView, ...]]:
+    by_customer: dict[int, list[SignalView]] = {}
+    for signal in CustomerSignal.objects.filter(customer_id__in=customer_ids).order_by(
+        "customer_id", "-score", "kind"
+    ):
+        by_customer.setdefault(signal.customer_id, []).append(
+            SignalView(
+                kind=signal.kind,
+                score=signal.score,
+                level=signal.level,
+                evidence_message_ids=tuple(signal.evidence_message_ids),
+                updated_at=signal.updated_at,
+            )
+        )
+    return {customer_id: tuple(views) for customer_id, views in by_customer.items()}
 
 
 def emotion_trend(customer: Customer) -> EmotionView | None:
@@ -422,3 +682,256 @@ def mask_identity(identity: Identity) -> str:
     if len(value) > 6:
         return value[:2] + "*" * (len(value) - 6) + value[-4:]
     return "*" * len(value)
+
+
+# One read for a page of conversations --------------------------------------------------------
+
+BATCH_PARTITIONS = frozenset(
+    {Partition.PROFILE, Partition.IDENTITIES, Partition.MESSAGES, Partition.EMOTION, Partition.PII}
+)
+
+
+def context_read_conversations(
+    *,
+    actor: Actor,
+    conversation_ids: Iterable[int],
+    partitions: Iterable[Partition | str],
+    purpose: str,
+    correlation_id: str = "",
+) -> dict[int, ContextPack]:
+    """A glance at many conversations' customers in one gate read, for a list a person works
+    from (the console's queue): per conversation, its customer's profile and identities, that
+    conversation's own latest turn and latest inbound turn, and the customer's mood.
+
+    One ACCESS entry for the whole page (its customers and conversations listed in the entry),
+    and a fixed number of queries however many rows. People only: an agent or a client reads
+    one customer at a time, under the access watch. Without `pii` every text is masked.
+    """
+    from memory.models import Conversation
+    from memory.watch import WATCHED_PREFIXES
+
+    if not purpose.strip():
+        raise ValueError("a context read needs a purpose")
+    asked = Partition.parse([str(p) for p in partitions])
+    if asked - BATCH_PARTITIONS:
+        raise ValueError("a page read covers profile, identities, messages, emotion and pii")
+    wanted = list(dict.fromkeys(int(pk) for pk in conversation_ids))
+    if not wanted:
+        return {}
+    owners = dict(Conversation.objects.filter(pk__in=wanted).values_list("pk", "customer_id"))
+    customers = Customer.objects.in_bulk(set(owners.values()))
+    recorded_id = correlation_id or get_cid() or f"read:{uuid.uuid4().hex[:20]}"
+    detail: dict[str, object] = {
+        "customer_ids": sorted(customers),
+        "conversation_ids": [pk for pk in wanted if pk in owners],
+    }
+    with _tracer.start_as_current_span(
+        "rapport.context_read_conversations",
+        attributes={
+            "rapport.actor": actor.label,
+            "rapport.partitions": sorted(p.value for p in asked),
+            "rapport.purpose": purpose,
+            "rapport.rows": len(owners),
+        },
+    ) as span:
+        refused = frozenset(p for p in asked if not actor.may_read(p))
+        watched = actor.label.startswith(WATCHED_PREFIXES)
+        if refused or watched:
+            reason = "a page read is for people" if watched else ""
+            _page_access_record(
+                actor=actor,
+                customers=customers,
+                partitions=asked,
+                purpose=purpose,
+                outcome=AuditEntry.Outcome.REFUSED,
+                correlation_id=recorded_id,
+                detail={**detail, "refused": sorted(p.value for p in refused or asked)}
+                | ({"reason": reason} if reason else {}),
+            )
+            span.set_attribute("rapport.outcome", AuditEntry.Outcome.REFUSED.value)
+            raise ContextAccessRefused(actor, refused or asked, reason)
+        packs = _assemble_conversations(
+            owners=owners,
+            customers=customers,
+            asked=asked,
+            actor=actor,
+            purpose=purpose,
+            correlation_id=recorded_id,
+        )
+        if customers:
+            _page_access_record(
+                actor=actor,
+                customers=customers,
+                partitions=asked,
+                purpose=purpose,
+                outcome=AuditEntry.Outcome.GRANTED,
+                correlation_id=recorded_id,
+                detail=detail,
+            )
+        span.set_attribute("rapport.outcome", AuditEntry.Outcome.GRANTED.value)
+    if Partition.PII in asked:
+        return packs
+    return {pk: redact_pack(pack) for pk, pack in packs.items()}
+
+
+def _page_access_record(
+    *,
+    actor: Actor,
+    customers: dict[int, Customer],
+    partitions: frozenset[Partition],
+    purpose: str,
+    outcome: str,
+    correlation_id: str,
+    detail: dict[str, object],
+) -> AuditEntry:
+    """The one ACCESS entry of a page read. It hangs on the person who read (the page is
+    theirs); with no person behind the actor, on the page's first customer. The customers
+    read are listed in the entry, so a customer's access log can find it."""
+    from memory.audit.writing import chained_entry_write
+
+    user = actor.user
+    target = user if user is not None and user.pk is not None else next(iter(customers.values()))
+    return chained_entry_write(
+        target=target,
+        action=AuditEntry.Action.ACCESS,
+        actor_user=user if user is not None and user.pk is not None else None,
+        actor_label=actor.label,
+        purpose=purpose,
+        partitions=sorted(p.value for p in partitions),
+        outcome=outcome,
+        correlation_id=correlation_id,
+        detail=detail,
+    )
+
+
+def _assemble_conversations(
+    *,
+    owners: dict[int, int],
+    customers: dict[int, Customer],
+    asked: frozenset[Partition],
+    actor: Actor,
+    purpose: str,
+    correlation_id: str,
+) -> dict[int, ContextPack]:
+    """The page's packs: one query per partition, none per row."""
+    identities: dict[int, list[IdentityView]] = {}
+    if Partition.IDENTITIES in asked:
+        for identity in Identity.objects.filter(customer_id__in=customers).order_by(
+            "customer_id", "kind", "pk"
+        ):
+            identities.setdefault(identity.customer_id, []).append(
+                IdentityView(kind=identity.kind, value=identity.value, verified=identity.verified)
+            )
+    turns: dict[int, tuple[TurnView, ...]] = {}
+    if Partition.MESSAGES in asked:
+        turns = _latest_turns(list(owners))
+    moods: dict[int, EmotionView] = {}
+    if Partition.EMOTION in asked:
+        moods = _emotions(list(customers))
+    signals = _signals_by_customer(list(customers)) if asked & SIGNAL_PARTITIONS else {}
+    now = timezone.now()
+    packs: dict[int, ContextPack] = {}
+    for conversation_id, customer_id in owners.items():
+        customer = customers[customer_id]
+        packs[conversation_id] = ContextPack(
+            customer_id=customer_id,
+            actor_label=actor.label,
+            purpose=purpose,
+            partitions=asked,
+            read_at=now,
+            correlation_id=correlation_id,
+            profile=ProfileView(
+                customer_id=customer_id,
+                display_name=customer.display_name,
+                customer_since=customer.created_at,
+            )
+            if Partition.PROFILE in asked
+            else None,
+            identities=tuple(identities.get(customer_id, ())),
+            turns=turns.get(conversation_id, ()),
+            emotion=moods.get(customer_id),
+            signals=signals.get(customer_id, ()),
+            versions=_versions(customer, asked),
+        )
+    return packs
+
+
+def _latest_turns(conversation_ids: list[int]) -> dict[int, tuple[TurnView, ...]]:
+    """Each conversation's own latest turn and latest inbound turn (one turn when they are the
+    same), newest first: two queries, each an index lookup per conversation."""
+    from django.db.models import OuterRef, Subquery
+
+    from memory.models import Conversation
+
+    newest = Message.objects.filter(conversation=OuterRef("pk")).order_by("-sent_at", "-pk")
+    pairs = Conversation.objects.filter(pk__in=conversation_ids).values_list(
+        "pk",
+        Subquery(newest.values("pk")[:1]),
+        Subquery(newest.filter(direction=Message.Direction.INBOUND).values("pk")[:1]),
+    )
+    wanted = {pk: (last, said) for pk, last, said in pairs}
+    message_ids = {m for pair in wanted.values() for m in pair if m is not None}
+    fields = ("pk", "conversation_id", "channel", "direction", "author", "text", "sent_at")
+    rows = Message.objects.only(*fields, "gist", "is_filler").in_bulk(message_ids)
+    views = {
+        pk: TurnView(
+            message_id=m.pk,
+            conversation_id=m.conversation_id,
+            channel=m.channel,
+            direction=m.direction,
+            author=m.author,
+            text=m.text,
+            sent_at=m.sent_at,
+            gist=m.gist,
+            is_filler=m.is_filler,
+        )
+        for pk, m in rows.items()
+    }
+    return {
+        conversation_id: tuple(
+            views[m] for m in dict.fromkeys((last, said)) if m is not None and m in views
+        )
+        for conversation_id, (last, said) in wanted.items()
+    }
+
+
+def _emotions(customer_ids: list[int]) -> dict[int, EmotionView]:
+    """Each customer's mood as `emotion_trend` reads it, from one windowed query."""
+    from django.db.models import F, Window
+    from django.db.models.functions import RowNumber
+
+    ranked = (
+        SentimentReading.objects.filter(customer_id__in=customer_ids)
+        .select_related("message")
+        .only("customer_id", "read_at", "label", "score", "message__is_filler")
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("customer_id")],
+                order_by=[F("read_at").desc(), F("pk").desc()],
+            )
+        )
+        .filter(rank__lte=settings.RAPPORT_EMOTION_WINDOW)
+        .order_by("customer_id", "rank")
+    )
+    readings: dict[int, list[SentimentReading]] = {}
+    for reading in ranked:
+        if not (reading.message.is_filler and reading.label == SentimentReading.Label.NEUTRAL):
+            readings.setdefault(reading.customer_id, []).append(reading)
+    return {customer_id: _emotion_of(rows) for customer_id, rows in readings.items()}
+
+
+def _emotion_of(readings: list[SentimentReading]) -> EmotionView:
+    """`emotion_trend`'s arithmetic on readings already read, newest first."""
+    half_life = settings.RAPPORT_EMOTION_HALF_LIFE
+    weights = [math.pow(0.5, rank / half_life) for rank in range(len(readings))]
+    score = sum(w * r.score for w, r in zip(weights, readings, strict=True)) / sum(weights)
+    newer, older = readings[: len(readings) // 2 or 1], readings[len(readings) // 2 :]
+    shift = _mean(r.score for r in newer) - _mean(r.score for r in older or newer)
+    direction = "improving" if shift > 0.2 else "worsening" if shift < -0.2 else "steady"
+    points = tuple(
+        SentimentPoint(at=r.read_at, label=r.label, score=r.score) for r in reversed(readings)
+    )
+    return EmotionView(
+        label=readings[0].label, score=round(score, 3), direction=direction, points=points
+    )

@@ -65,6 +65,25 @@ def customer_find_by_identity(*, kind: str, value: str) -> Customer | None:
     return identity.customer if identity is not None else None
 
 
+def customer_claimers(*, customer_id: int) -> list[Customer]:
+    """The records (not merged away) whose senders claimed one of this customer's addresses
+    before it wrote from it: each claim is one piece of evidence that they are one person."""
+    found: dict[int, Customer] = {}
+    for identity in Identity.objects.filter(
+        customer_id=customer_id, claimed_by__isnull=False
+    ).select_related("claimed_by"):
+        claimer = identity.claimed_by
+        seen: set[int] = set()
+        while claimer is not None and claimer.merged_into_id is not None:
+            if claimer.pk in seen:
+                break
+            seen.add(claimer.pk)
+            claimer = Customer.objects.filter(pk=claimer.merged_into_id).first()
+        if claimer is not None and claimer.pk != customer_id:
+            found[claimer.pk] = claimer
+    return list(found.values())
+
+
 def conversation_find(*, conversation_id: int) -> Conversation | None:
     """The conversation with this id, or None (a task whose row was erased or never made)."""
     return Conversation.objects.filter(pk=conversation_id).first()

@@ -1,4 +1,5 @@
-"""Reads the reliability sweeps make: stored messages that may never have been handed on."""
+"""Reads the reliability sweeps make: stored messages that may never have been handed on, and
+replies whose delivery was lost on the way."""
 
 from __future__ import annotations
 
@@ -50,3 +51,22 @@ def outbound_message_ids_pending_between(
         created_at__lt=until,
     ).order_by("created_at", "pk")
     return list(pending.values_list("pk", flat=True)[:limit])
+
+
+def outbound_messages_sending_between(
+    *, since: dt.datetime, until: dt.datetime, limit: int = 200
+) -> list[Message]:
+    """Outbound messages still `sending` that were stored in [since, until), oldest first, with
+    their conversation (for the addressing): an attempt that began and never recorded an end.
+    Whether each is really stuck is judged by when its attempt was claimed."""
+    sending = (
+        Message.objects.filter(
+            direction=Message.Direction.OUTBOUND,
+            delivery_status=Message.DeliveryStatus.SENDING,
+            created_at__gte=since,
+            created_at__lt=until,
+        )
+        .select_related("conversation")
+        .order_by("created_at", "pk")
+    )
+    return list(sending[:limit])

@@ -56,6 +56,7 @@ from memory.services.proposals import (
     merge_proposal_decide,
     merge_propose,
 )
+from memory.services.signals import customer_signal_record
 
 __all__ = [
     "DELIVERY_RANK",
@@ -77,6 +78,7 @@ __all__ = [
     "customer_link_evidence",
     "customer_merge",
     "customer_resolve",
+    "customer_signal_record",
     "customer_update_profile",
     "customer_upsert",
     "fact_assert",

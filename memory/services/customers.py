@@ -18,6 +18,7 @@ from memory.models import (
     Message,
     SentimentReading,
 )
+from memory.services.signals import customer_signals_merge
 
 if TYPE_CHECKING:
     # Rows that name their customer directly; a merge moves them to the surviving record.
@@ -81,6 +82,8 @@ def customer_resolve(*, channel: str, address: str, display_name: str = "") -> C
     kind = identity_kind_for_channel(channel)
     value = normalize_identity(kind, address)
     identity = Identity.objects.select_related("customer").filter(kind=kind, value=value).first()
+    if identity is not None and not identity.verified:
+        return _claimed_address_resolve(identity, channel=channel, display_name=display_name)
     if identity is not None:
         customer = identity.customer
         if display_name and not customer.display_name:
@@ -99,6 +102,49 @@ def customer_resolve(*, channel: str, address: str, display_name: str = "") -> C
             return customer
     except IntegrityError:
         return Identity.objects.select_related("customer").get(kind=kind, value=value).customer
+
+
+def _claimed_address_resolve(identity: Identity, *, channel: str, display_name: str) -> Customer:
+    """The first message from an address someone only claimed ("my new number is ..."): the
+    sender owns it now, the claim is one piece of evidence that they are the claimer.
+
+    Anyone can claim an address before its owner ever writes from it, so following the claim
+    would hand the owner's messages to whoever typed the address first. The sender gets the
+    address, verified, on a record of their own, and the claim is kept on it (`claimed_by`);
+    the two-piece rule then decides: a second piece (the claimer's full name as the sender's
+    display name here, or later their name or a reference of theirs in what the sender says)
+    links the records; until then a person is asked.
+    """
+    from memory.services.proposals import LinkEvidence, customer_link_evidence
+
+    with transaction.atomic():
+        locked = Identity.objects.select_for_update().select_related("customer").get(pk=identity.pk)
+        if locked.verified:  # a concurrent first message already settled it
+            return _surviving(locked.customer)
+        claimer = _surviving(locked.customer)
+        sender = Customer.objects.create(display_name=display_name)
+        locked.customer = sender
+        locked.verified = True
+        locked.claimed_by = claimer
+        locked.source = f"inbound {channel}; claimed by customer #{claimer.pk}"[:100]
+        locked.save(update_fields=["customer", "verified", "claimed_by", "source"])
+        return customer_link_evidence(
+            customer=sender,
+            other=claimer,
+            evidence={LinkEvidence.CLAIMED},
+            reason=f"{locked.kind} {locked.value} was claimed by customer #{claimer.pk}",
+            decided_by="memory:resolve",
+            stated_name=display_name,
+        )
+
+
+def _surviving(customer: Customer) -> Customer:
+    """The record a customer was merged into, followed to the end (or the customer itself)."""
+    seen = {customer.pk}
+    while customer.merged_into_id is not None and customer.merged_into_id not in seen:
+        seen.add(customer.merged_into_id)
+        customer = Customer.objects.get(pk=customer.merged_into_id)
+    return customer
 
 
 def identity_link(
@@ -169,6 +215,7 @@ def customer_merge(
                 row.customer = target
                 row.save(update_fields=["customer"])
             moved[label] = len(rows)
+        moved["signals"] = customer_signals_merge(source_id=source.pk, target_id=target.pk)
 
         if not target.display_name and source.display_name:
             target.display_name = source.display_name

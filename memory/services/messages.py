@@ -275,6 +275,7 @@ def conversation_record_channel_switch(
     handover_summary: str,
     carried_case_ids: list[int],
     latency_ms: float | None = None,
+    topic: str = "",
 ) -> ChannelSwitch:
     """Link a new conversation to the one the customer left on another channel (once)."""
     with transaction.atomic():
@@ -288,6 +289,7 @@ def conversation_record_channel_switch(
                 "customer_id": locked.customer_id,
                 "from_conversation": from_conversation,
                 "handover_summary": handover_summary,
+                "topic": topic[:200],
                 "carried_case_ids": carried_case_ids,
                 "latency_ms": latency_ms,
             },
@@ -311,14 +313,17 @@ def conversation_go_quiet(
         raise ValueError(f"a conversation goes quiet as inactive or closed, not {status!r}")
     with transaction.atomic():
         locked = conversation_lock(conversation)
-        if locked.status == Conversation.Status.CLOSED:
+        # A call closed by its status callback is summarised just after: once, never again.
+        if locked.status == Conversation.Status.CLOSED and (
+            not summary or locked.summarized_at is not None
+        ):
             return locked
         fields = ["status"]
         locked.status = status
         if summary:
             locked.summary, locked.summarized_at = summary, timezone.now()
             fields += ["summary", "summarized_at"]
-        if status == Conversation.Status.CLOSED:
+        if status == Conversation.Status.CLOSED and locked.closed_at is None:
             locked.closed_at = timezone.now()
             fields.append("closed_at")
         if metadata:
@@ -378,7 +383,12 @@ def message_delivery_claim(*, message_id: int) -> DeliveryClaim:
             return DeliveryClaim(message=message, claimed=False)
         attempts = int(message.channel_metadata.get("attempts", 0)) + 1
         message.delivery_status = Message.DeliveryStatus.SENDING
-        message.channel_metadata = {**message.channel_metadata, "attempts": attempts}
+        # When this attempt began: a message still `sending` long after was lost mid-send.
+        message.channel_metadata = {
+            **message.channel_metadata,
+            "attempts": attempts,
+            "claimed_at": timezone.now().isoformat(),
+        }
         message.save(update_fields=["delivery_status", "channel_metadata"])
     return DeliveryClaim(message=message, claimed=True)
 

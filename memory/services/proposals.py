@@ -74,6 +74,9 @@ class LinkEvidence(StrEnum):
     CONTACT = "contact"  # they stated a phone or e-mail the record holds
     NAME = "name"  # the name they gave is the record's name
     POSTCODE = "postcode"  # they stated the postcode of the record's address
+    # The record's sender claimed the address they write from before they ever wrote from it:
+    # a claim anyone can make, so it counts once and never alone.
+    CLAIMED = "claimed"
 
 
 _EVIDENCE_KINDS = frozenset(kind.value for kind in LinkEvidence)

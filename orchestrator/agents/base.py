@@ -33,6 +33,7 @@ class WriteKind(StrEnum):
     LINK = "link"
     PROFILE = "profile"
     GIST = "gist"
+    SIGNAL = "signal"
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ addresses, preferences), proposed as cases, identities and facts for the merge t
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -14,7 +15,14 @@ from orchestrator.intelligence.api import Entity, EntityKind, extract_entities
 from orchestrator.intelligence.names import stated_name
 from orchestrator.intelligence.postcodes import postcodes_in
 from orchestrator.intelligence.statements import Remembered, canonical_key, issue, remember
-from orchestrator.intelligence.values.filing import KnownValue, is_value_key, values_file
+from orchestrator.intelligence.values.filing import (
+    APPOINTMENT,
+    CHANGE_CUE,
+    CHOICE_KEYS,
+    KnownValue,
+    is_value_key,
+    values_file,
+)
 
 if TYPE_CHECKING:
     from memory.context import ContextPack
@@ -156,7 +164,7 @@ class EntitiesAgent:
             for e in entities
             if e.kind in (EntityKind.EMAIL, EntityKind.PHONE)
         ]
-        writes += _replaced_reference(pack, turn_read, references, version)
+        writes += _replaced_reference(pack, turn_read, references, version, turn.text)
         filed = facts_filed(entities, turn_read, references)
         known = {(f.case_reference or "", f.key): f.value.casefold() for f in pack.facts}
         writes += [
@@ -215,7 +223,9 @@ def _identity_evidence(
     if turn_read.name or postcodes:
         keys |= {canonical_key(ref) for ref in own_references}
     stated = sorted({(e.kind.value, e.value) for e in contacts})
-    if keys or stated:
+    # A name alone is weighed too: with a claim on the address the sender writes from, it
+    # is the second piece (the merge finds the claim).
+    if keys or stated or turn_read.name:
         writes.append(
             ProposedWrite(
                 kind=WriteKind.LINK,
@@ -230,17 +240,39 @@ def _identity_evidence(
     return writes
 
 
+def _shape(reference: str) -> str:
+    """A reference's shape: letters as "A", digits as "9" ("RW-4180922" is "AA-9999999")."""
+    return re.sub(r"\d", "9", re.sub(r"[A-Za-z]", "A", reference))
+
+
+def _cued_new_reference(text: str, references: list[tuple[str, str]], pack: ContextPack) -> str:
+    """A reference quoted in place of an open case's ("please use RW-4180922 now, the old one
+    was cancelled"): the only new one in the turn, shaped like an open case's reference,
+    in a turn that announces a change."""
+    held = {c.reference.upper() for c in pack.open_cases}
+    fresh = [ref.upper() for _, ref in references if ref.upper() not in held]
+    if len(fresh) != 1 or not CHANGE_CUE.search(text):
+        return ""
+    if not any(_shape(reference) == _shape(fresh[0]) for reference in held):
+        return ""
+    return fresh[0]
+
+
 def _replaced_reference(
     pack: ContextPack,
     turn_read: Remembered,
     references: list[tuple[str, str]],
     version: int | None,
+    text: str = "",
 ) -> list[ProposedWrite]:
     """ "The new reference is R478RW": the open case it replaces is closed, and the old key is
     kept as the replaced value of "<kind> reference" so it is never shown as current.
     """
-    new = turn_read.new_reference
-    replaced = next((c for c in pack.open_cases if new and c.reference.upper() != new), None)
+    new = turn_read.new_reference or _cued_new_reference(text, references, pack)
+    others = [c for c in pack.open_cases if new and c.reference.upper() != new]
+    replaced = next(
+        (c for c in others if _shape(c.reference) == _shape(new)), others[0] if others else None
+    )
     if replaced is None:
         return []
     key = f"{replaced.kind} reference"
@@ -275,10 +307,21 @@ def _values_filed(
     plan) is left to that key: filed twice, the copy would stay current when the address
     is replaced."""
     specific = [f.value.casefold() for f in filed]
+    said = [  # newest first, this turn aside
+        t for t in pack.turns if t.direction == "inbound" and t.message_id != turn.message_id
+    ]
+    where = {t.message_id: (index + 1, t.text) for index, t in enumerate(said)}
     known = [
-        KnownValue(key=f.key, value=f.value, valid_from=f.valid_from)
+        KnownValue(
+            key=f.key,
+            value=f.value,
+            valid_from=f.valid_from,
+            said=where[f.source_message_id][1] if f.source_message_id in where else None,
+            turns_ago=where[f.source_message_id][0] if f.source_message_id in where else 9,
+        )
         for f in pack.facts
-        if not f.case_reference and is_value_key(f.key)
+        if not f.case_reference
+        and (is_value_key(f.key) or f.key in CHOICE_KEYS or f.key == APPOINTMENT)
     ]
     stated = [
         (s.key, s.value)

@@ -4,8 +4,11 @@ admin) and how each is built for a run from its AgentConfig.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
@@ -29,9 +32,32 @@ RESPONDER = ResponderAgent()
 BUILTIN_AGENTS: dict[str, Agent] = {**BUILTIN_ANALYSTS, RESPONDER.name: RESPONDER}
 
 
+_kept: ContextVar[dict[str, Any] | None] = ContextVar("rapport_agent_registry_kept", default=None)
+
+
+@contextmanager
+def configuration_kept() -> Iterator[None]:
+    """Within the block (one message's pipeline, in this process), the agents' configuration
+    and the business rules are read once, not by every step that needs them: one message is
+    handled under one configuration, and saves the queries."""
+    token = _kept.set({}) if _kept.get() is None else None
+    try:
+        yield
+    finally:
+        if token is not None:
+            _kept.reset(token)
+
+
 def agent_configs() -> dict[str, AgentConfig]:
-    """Every configured agent by name (one query)."""
-    return {config.name: config for config in AgentConfig.objects.all()}
+    """Every configured agent by name (one query, or none inside `configuration_kept`)."""
+    kept = _kept.get()
+    if kept is not None and "configs" in kept:
+        configs: dict[str, AgentConfig] = kept["configs"]
+        return configs
+    configs = {config.name: config for config in AgentConfig.objects.all()}
+    if kept is not None:
+        kept["configs"] = configs
+    return configs
 
 
 def actor_for(agent: Agent, config: AgentConfig | None) -> AgentActor:
@@ -84,6 +110,18 @@ def agent_build(name: str, config: AgentConfig | None) -> Agent:
 
 
 def rules_enabled() -> tuple[RuleSpec, ...]:
+    """The enabled business rules, in order (one query, or none inside `configuration_kept`)."""
+    kept = _kept.get()
+    if kept is not None and "rules" in kept:
+        rules: tuple[RuleSpec, ...] = kept["rules"]
+        return rules
+    rules = _rules_read()
+    if kept is not None:
+        kept["rules"] = rules
+    return rules
+
+
+def _rules_read() -> tuple[RuleSpec, ...]:
     return tuple(
         RuleSpec(
             rule_id=rule.pk,

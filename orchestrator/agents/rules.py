@@ -1,6 +1,8 @@
 """The rules agent: checks the business's rules against what the context answers (facts,
 cases, channel, time of day), in parallel with the other agents; the merge finishes the
 conditions on what they find (intent, confidence, sentiment, mood) and takes the actions.
+It also reads the message for the standing rule every business has: a customer who asks for
+a person, or is angry enough to need one, gets one (a learned reading, see `escalation`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from memory.actors import Partition
 from orchestrator.agents.base import AgentOutcome, InboundTurn, WriteKind
+from orchestrator.intelligence.api import read_signals
+from orchestrator.intelligence.escalation import escalation_read
+from orchestrator.intelligence.signals import signal_conditions_hold
 from orchestrator.rules import MESSAGE_CONDITIONS, context_conditions_hold, matching_case
 
 if TYPE_CHECKING:
@@ -60,12 +65,16 @@ class RulesAgent:
             if context_conditions_hold(
                 rule.conditions, pack=pack, channel=turn.channel, at=turn.sent_at
             )
+            and signal_conditions_hold(
+                rule.conditions, pack=pack, reading=lambda: read_signals(turn.text)
+            )
         ]
         return AgentOutcome(
             findings={
                 "checked": len(self.rules),
                 "candidates": candidates,
                 "read_version": pack.versions.get(Partition.BUSINESS.value),
+                "escalation": escalation_read(turn.text).to_json() if turn.text.strip() else {},
             }
         )
 

@@ -9,6 +9,7 @@ from orchestrator.intelligence.entities.entity import Entity, EntityKind
 from orchestrator.intelligence.entities.extract import extract_entities
 from orchestrator.intelligence.intent import OUT_OF_SCOPE, IntentPrediction, intent_predict
 from orchestrator.intelligence.sentiment import SentimentPrediction, sentiment_predict
+from orchestrator.intelligence.signals import SignalReading, signals_predict
 from orchestrator.intelligence.training import model_in_service
 
 
@@ -20,6 +21,16 @@ def classify_intent(text: str, *, threshold: float | None = None) -> IntentPredi
 def classify_sentiment(text: str) -> SentimentPrediction:
     """How the customer feels in one message."""
     return sentiment_predict(model_in_service("sentiment").classifier, text)
+
+
+def read_signals(text: str) -> SignalReading:
+    """How much one message reads as the customer leaving, or as ready to buy."""
+    return signals_predict(model_in_service("signals").classifier, text)
+
+
+def signals_model_name() -> str:
+    record = model_in_service("signals").record
+    return f"signals-v{record.version}"
 
 
 def intent_model_name() -> str:
@@ -38,9 +49,12 @@ __all__ = [
     "EntityKind",
     "IntentPrediction",
     "SentimentPrediction",
+    "SignalReading",
     "classify_intent",
     "classify_sentiment",
     "extract_entities",
     "intent_model_name",
+    "read_signals",
     "sentiment_model_name",
+    "signals_model_name",
 ]

@@ -14,12 +14,22 @@ from orchestrator.intelligence.features import Recipe, with_available_embeddings
 
 OUT_OF_SCOPE = "out_of_scope"
 
-# Chosen by 4-fold stratified cross-validation on Banking77's training rows (never its test
-# rows), macro-F1 0.9021: LinearSVC beat logistic regression, SGD, C=0.5/2, word 1-3 and
-# char 1-5. Digits as 0 with char_wb 2-5 (0.9033) and an SVM+LR average (+0.001) were within
-# noise, and the former left the project's own model under the out-of-scope threshold on
-# plain order-status messages, so the recipe stays as it was.
-INTENT_RECIPE = Recipe(name="intent", model="svm", regularisation=1.0, char_ngrams=(1, 6))
+# Chosen on Banking77's training rows only (an 80/20 stratified split; the test file is
+# scored once, by `evaluate`), macro-F1 on the 20%: calibrated LinearSVC C=1 0.8973, C=0.5
+# 0.8967; logistic regression C=20 0.8997, C=50 0.8972; complement NB 0.7651; SVM and
+# logistic averaged 0.9026; with complement naive Bayes as a third voice 0.9032-0.9046 (best
+# weights .2/.5/.2, alpha .1). Word 1-2 and char_wb 1-6 n-grams as before (raw char 2-6 and
+# digits-as-0 on raw char n-grams scored lower). Digits as 0 with char_wb 2-5 beat char_wb
+# 1-6 in an earlier 4-fold cross-validation on the same rows (0.9033 against 0.9021) and makes
+# a smaller, faster model. See `AveragedLinearModels` for the temperature.
+INTENT_RECIPE = Recipe(
+    name="intent",
+    model="ensemble",
+    regularisation=1.0,
+    logistic_regularisation=20.0,
+    char_ngrams=(2, 5),
+    numbers_as_zero=True,
+)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from django.conf import settings
 
 from orchestrator.intelligence.classifier import TextClassifier
 
-MODEL_KINDS = ("intent", "sentiment")
+MODEL_KINDS = ("intent", "sentiment", "signals")
 
 
 @dataclass(frozen=True)

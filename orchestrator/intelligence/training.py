@@ -17,6 +17,7 @@ from memory.selectors import intent_corrections_list
 from orchestrator.intelligence.classifier import TextClassifier
 from orchestrator.intelligence.intent import intent_train
 from orchestrator.intelligence.sentiment import sentiment_train
+from orchestrator.intelligence.signals import signals_train
 from orchestrator.intelligence.store import (
     ModelRecord,
     StoredModel,
@@ -27,6 +28,7 @@ from orchestrator.intelligence.store import (
 )
 from orchestrator.intelligence.training_data.intents import intent_examples
 from orchestrator.intelligence.training_data.sentiment import sentiment_examples
+from orchestrator.intelligence.training_data.signals import signal_examples
 from orchestrator.intelligence.values.changes import MODEL_PATH as CHANGES_PATH
 from orchestrator.intelligence.values.changes import reset_loaded as changes_reset_loaded
 from orchestrator.intelligence.values.tagger import MODEL_PATH, reset_loaded
@@ -62,11 +64,17 @@ def intent_corrections_read() -> list[tuple[str, str]]:
 
 
 def _trainer(kind: str) -> Callable[..., TextClassifier]:
-    return {"intent": intent_train, "sentiment": sentiment_train}[kind]
+    trainers = {"intent": intent_train, "sentiment": sentiment_train, "signals": signals_train}
+    return trainers[kind]
 
 
 def _base_examples(kind: str) -> list[tuple[str, str]]:
-    return intent_examples() if kind == "intent" else sentiment_examples()
+    examples = {
+        "intent": intent_examples,
+        "sentiment": sentiment_examples,
+        "signals": signal_examples,
+    }
+    return examples[kind]()
 
 
 def model_retrain(
@@ -205,7 +213,7 @@ def value_tagger_retrain(
     weights (by default over the files shipped with the code); returns the tagger's
     exact-span scores on `dev`."""
     scores = tagger_train_and_save(train, dev, out=out or MODEL_PATH, progress=progress)
-    changes = change_model_train(train, progress=progress)
+    changes = change_model_train(train, dev=dev, progress=progress)
     changes.save(out.with_name(CHANGES_PATH.name) if out is not None else CHANGES_PATH)
     reset_loaded()
     changes_reset_loaded()

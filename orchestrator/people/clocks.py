@@ -1,9 +1,12 @@
 """Response clocks (SLA): a promise to answer a waiting customer in time, started when the
-customer waits for a person and stopped when a person answers or gives the conversation back."""
+customer waits for a person and stopped when a person answers or gives the conversation back.
+The target comes from the most specific SLA plan in the admin (channel, customer tier, intent);
+the SLA_*_RESPONSE_SECONDS settings are the default when no plan matches."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -11,8 +14,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from memory.events import SlaBreached, SlaStarted, publish
-from memory.selectors import conversation_answered_by_person_since, handoff_open_for
-from orchestrator.models import ResponseClock
+from memory.selectors import (
+    conversation_answered_by_person_since,
+    fact_find_current,
+    handoff_open_for,
+)
+from memory.selectors.work import conversations_snoozed
+from orchestrator.models import PipelineRun, ResponseClock, SlaPlan
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -27,31 +35,31 @@ def response_clock_start(
     the next one once a person has answered. None when nobody is due to answer."""
     with transaction.atomic():
         handoff = handoff_open_for(conversation=conversation, lock=True)
-        if handoff is None:
-            return None
+        if handoff is None or conversation.status == conversation.Status.CLOSED:
+            return None  # nobody due to answer, or the call already ended
         running = ResponseClock.objects.filter(
             conversation=conversation, state=ResponseClock.State.RUNNING
         ).first()
         if running is not None:
+            from orchestrator.people.work import conversation_wake_on_customer_turn
+
+            conversation_wake_on_customer_turn(conversation=conversation)  # a paused clock
+            running.refresh_from_db()
             return running
         answered_before = conversation_answered_by_person_since(
             conversation=conversation, since=handoff.created_at
         )
         kind = ResponseClock.Kind.NEXT if answered_before else ResponseClock.Kind.FIRST
-        targets = (
-            settings.SLA_NEXT_RESPONSE_SECONDS
-            if answered_before
-            else settings.SLA_FIRST_RESPONSE_SECONDS
-        )
-        seconds = targets.get(conversation.channel, 600)
+        target = response_target(conversation=conversation, kind=kind)
         clock = ResponseClock.objects.create(
             conversation=conversation,
             handoff=handoff,
             kind=kind,
             channel=conversation.channel,
             started_at=waiting_since,
-            due_at=waiting_since + dt.timedelta(seconds=seconds),
+            due_at=waiting_since + dt.timedelta(seconds=target.seconds),
             agent_id=handoff.assigned_to_id,
+            plan=target.plan,
         )
         publish(
             SlaStarted(
@@ -62,6 +70,66 @@ def response_clock_start(
             )
         )
     return clock
+
+
+@dataclass(frozen=True)
+class ResponseTarget:
+    """How long a person has to answer, and the plan that said so (None: the settings)."""
+
+    seconds: int
+    plan: SlaPlan | None
+
+
+TIER_FACT_KEY = "tier"
+
+
+def response_target(*, conversation: Conversation, kind: str) -> ResponseTarget:
+    """The target for a clock on this conversation: the most specific enabled plan whose
+    channel, tier and intent all match (blank matches any; equal specificity: lowest order),
+    else the per-channel settings. Tier and intent are looked up only if a plan names one."""
+    plans = list(
+        SlaPlan.objects.filter(enabled=True, channel__in=["", conversation.channel]).order_by(
+            "order", "pk"
+        )
+    )
+    tier = intent = ""
+    if any(plan.customer_tier for plan in plans):
+        fact = fact_find_current(customer_id=conversation.customer_id, key=TIER_FACT_KEY)
+        tier = fact.value.strip().casefold() if fact is not None else ""
+    if any(plan.intent for plan in plans):
+        intent = conversation_intent(conversation_id=conversation.pk)
+    matching = [
+        plan
+        for plan in plans
+        if (not plan.customer_tier or plan.customer_tier.strip().casefold() == tier)
+        and (not plan.intent or plan.intent == intent)
+    ]
+    if matching:
+        plan = max(matching, key=lambda p: (p.specificity, -p.order, -p.pk))
+        seconds = (
+            plan.next_response_seconds
+            if kind == ResponseClock.Kind.NEXT
+            else plan.first_response_seconds
+        )
+        return ResponseTarget(seconds=seconds, plan=plan)
+    targets = (
+        settings.SLA_NEXT_RESPONSE_SECONDS
+        if kind == ResponseClock.Kind.NEXT
+        else settings.SLA_FIRST_RESPONSE_SECONDS
+    )
+    return ResponseTarget(seconds=int(targets.get(conversation.channel, 600)), plan=None)
+
+
+def conversation_intent(*, conversation_id: int) -> str:
+    """The intent the pipeline read in the conversation's latest finished run ("" if none)."""
+    decision = (
+        PipelineRun.objects.filter(conversation_id=conversation_id)
+        .exclude(status=PipelineRun.Status.RUNNING)
+        .order_by("-started_at", "-pk")
+        .values_list("decision", flat=True)
+        .first()
+    )
+    return str((decision or {}).get("intent") or "")
 
 
 def response_clock_stop(*, conversation: Conversation, state: str, user: User | None) -> None:
@@ -92,8 +160,10 @@ def sla_breaches_escalate(*, now: dt.datetime | None = None) -> list[ResponseClo
     now = now or timezone.now()
     escalated: list[ResponseClock] = []
     with transaction.atomic():
-        for clock in ResponseClock.objects.select_for_update(skip_locked=True).filter(
-            state=ResponseClock.State.RUNNING, due_at__lt=now, breached_at__isnull=True
+        for clock in (
+            ResponseClock.objects.select_for_update(skip_locked=True)
+            .filter(state=ResponseClock.State.RUNNING, due_at__lt=now, breached_at__isnull=True)
+            .exclude(conversation__in=conversations_snoozed(now=now).values("pk"))
         ):
             clock.breached_at = now
             clock.save(update_fields=["breached_at"])

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from memory.events import ConversationAssigned, publish
+from memory.events import ConversationAssigned, PresenceChanged, publish
 from memory.roles import AGENTS
 from memory.selectors import handoff_loads, handoff_open_for, handoffs_waiting_unassigned
 from memory.services import handoffs as handoff_rows
@@ -37,6 +37,14 @@ def presence_set(*, user: User, status: str, capacity: int | None = None) -> Age
             presence.capacity = max(1, capacity)
             fields.append("capacity")
         presence.save(update_fields=fields)
+        publish(
+            PresenceChanged(
+                agent_id=user.pk,
+                agent=user.get_username(),
+                status=presence.status,
+                capacity=presence.capacity,
+            )
+        )
     if status == AgentPresence.Status.ONLINE:
         queue_assign_waiting()
     return presence

@@ -14,9 +14,10 @@ from django.utils import timezone
 from opentelemetry import trace
 
 from memory.actors import Partition
-from memory.models import Message
+from memory.models import Customer, Message
 from memory.redaction import Redactor
-from memory.selectors import ContextAccessRefused, context_read
+from memory.selectors import ContextAccessRefused
+from memory.selectors.gate import ContextReader, contexts_read
 from orchestrator.agents.base import AgentFailed, AgentOutcome, InboundTurn
 from orchestrator.agents.registry import (
     actor_for,
@@ -55,22 +56,19 @@ class _Started:
 
 
 def agents_run(*, run_id: int, names: tuple[str, ...] | list[str]) -> list[AgentResult]:
-    """Run the named agents on the run's message: each reads through the gate here, then all
-    run side by side, each within its timeout; every one leaves an AgentRun."""
-    run = PipelineRun.objects.select_related("inbound_message").get(pk=run_id)
+    """Run the named agents on the run's message: one context pack is read through the gate
+    for all of them (each handed its own partitions, each read audited under its own name),
+    then all run side by side, each within its timeout; every one leaves an AgentRun."""
+    run = PipelineRun.objects.select_related("inbound_message__customer").get(pk=run_id)
     turn = inbound_turn(run.inbound_message)
     configs = agent_configs()
-    started = [
-        agent_start(
-            run=run,
-            turn=turn,
-            name=name,
-            agent=agent_build(name, configs.get(name)),
-            config=configs.get(name),
-            purpose=f"read inbound {turn.channel} message",
-        )
-        for name in names
-    ]
+    started = agents_start(
+        run=run,
+        turn=turn,
+        agents=[(name, agent_build(name, configs.get(name)), configs.get(name)) for name in names],
+        purpose=f"read inbound {turn.channel} message",
+        customer=run.inbound_message.customer,
+    )
     return agents_finish(run=run, started=started)
 
 
@@ -83,37 +81,79 @@ def agent_start(
     config: AgentConfig | None,
     purpose: str,
 ) -> _Started:
-    started = _Started(
-        name=name, agent=agent, config=config, began=time.perf_counter(), began_at=timezone.now()
-    )
-    # One span per agent run, ended in _agents_finish; the gate's read is its child.
-    started.span = _tracer.start_span(
-        "rapport.agent_run",
-        attributes={
-            "rapport.agent": name,
-            "rapport.pipeline_run_id": run.pk,
-            "rapport.customer_id": turn.customer_id,
-            "rapport.correlation_id": f"message:{turn.message_id}",
-        },
-    )
-    try:
-        with trace.use_span(started.span, end_on_exit=False):
-            started.pack = context_read(
-                actor=actor_for(agent, config),
-                customer=turn.customer_id,
-                partitions=agent.reads,
-                purpose=f"{purpose} #{turn.message_id}",
-                correlation_id=f"message:{turn.message_id}",
-            )
-    except ContextAccessRefused as refused:
-        started.refused = str(refused)
-        return started
-    if Partition.PII not in started.pack.partitions:
-        # The message itself is context too: without `pii` its contact details come masked.
-        redactor = Redactor()
-        turn = replace(turn, text=redactor.text(turn.text), sign_off=redactor.text(turn.sign_off))
-    started.future = _agent_threads.submit(_agent_call, agent, started.pack, turn)
+    """One agent's read and start (the responder, an external agent the intent routes to)."""
+    (started,) = agents_start(run=run, turn=turn, agents=[(name, agent, config)], purpose=purpose)
     return started
+
+
+def agents_start(
+    *,
+    run: PipelineRun,
+    turn: InboundTurn,
+    agents: list[tuple[str, Agent, AgentConfig | None]],
+    purpose: str,
+    customer: Customer | None = None,
+) -> list[_Started]:
+    """Read the agents' context in one shared pack, then start each that was granted its read
+    on the agent threads. `customer` when the message's customer row was just read with it."""
+    begun = [
+        _Started(
+            name=name,
+            agent=agent,
+            config=config,
+            began=time.perf_counter(),
+            began_at=timezone.now(),
+            # One span per agent run, ended in agents_finish; the gate's read is its child.
+            span=_tracer.start_span(
+                "rapport.agent_run",
+                attributes={
+                    "rapport.agent": name,
+                    "rapport.pipeline_run_id": run.pk,
+                    "rapport.customer_id": turn.customer_id,
+                    "rapport.correlation_id": f"message:{turn.message_id}",
+                },
+            ),
+        )
+        for name, agent, config in agents
+    ]
+    if not begun:
+        return begun
+    try:
+        packs = contexts_read(
+            readers=[
+                ContextReader(
+                    actor=actor_for(item.agent, item.config),
+                    partitions=item.agent.reads,
+                    purpose=f"{purpose} #{turn.message_id}",
+                    span=item.span,
+                )
+                for item in begun
+            ],
+            customer=customer if customer is not None else turn.customer_id,
+            correlation_id=f"message:{turn.message_id}",
+        )
+    except Exception:
+        for item in begun:
+            if item.span is not None:
+                item.span.end()
+        raise
+    masked: InboundTurn | None = None
+    for item, pack in zip(begun, packs, strict=True):
+        if isinstance(pack, ContextAccessRefused):
+            item.refused = str(pack)
+            continue
+        item.pack = pack
+        given = turn
+        if Partition.PII not in pack.partitions:
+            # The message itself is context too: without `pii` its contact details come masked.
+            if masked is None:
+                redactor = Redactor()
+                masked = replace(
+                    turn, text=redactor.text(turn.text), sign_off=redactor.text(turn.sign_off)
+                )
+            given = masked
+        item.future = _agent_threads.submit(_agent_call, item.agent, pack, given)
+    return begun
 
 
 def _agent_call(agent: Agent, pack: ContextPack, turn: InboundTurn) -> AgentOutcome:

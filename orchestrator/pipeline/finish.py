@@ -20,7 +20,7 @@ from memory.events import (
 )
 from memory.models import Channel, Conversation, Message
 from memory.services import message_send
-from memory.services.handoffs import conversation_hand_off
+from memory.services.handoffs import conversation_hand_off, customer_hand_off_follow
 from memory.services.messages import conversation_lock
 from memory.watch import actors_quarantined
 from orchestrator.agents.base import InboundTurn, WriteKind
@@ -187,6 +187,13 @@ def _deliver(
             return None
         conversation = conversation_lock(run.conversation_id)
         route = decision.route
+        # Handed off on another channel and not released: this conversation is theirs too.
+        held = customer_hand_off_follow(
+            conversation=conversation, trigger_message=run.inbound_message
+        )
+        carried = (
+            held if held is not None and held.trigger_message_id == run.inbound_message_id else None
+        )
         if not conversation.automation_may_reply:
             route = Route.WITH_PERSON
         reply = draft = None
@@ -209,8 +216,8 @@ def _deliver(
                     author_agent=author_agent,
                     in_reply_to=run.inbound_message,
                 )
-        handoff = None
-        if route == Route.HAND_OFF:
+        handoff = carried
+        if route == Route.HAND_OFF and handoff is None:
             handoff = conversation_hand_off(
                 conversation=conversation,
                 reason=decision.reason,

@@ -134,3 +134,12 @@ def test_smoke_run_names_the_machine_and_writes_the_chart(smoke_report):
     assert "gate read+render" in smoke_report["_stdout"]
     chart = smoke_report["_chart"]
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@needs_postgres
+def test_smoke_run_times_search_on_the_seeded_graph(smoke_report):
+    found = smoke_report["scales"][0]["search"]
+    assert found["vendor"] == "postgresql"
+    assert found["searches"] == found["search"]["count"] >= 10
+    assert 0 < found["search"]["p50_ms"] <= found["search"]["p95_ms"] <= found["search"]["max_ms"]
+    assert "search (" in smoke_report["_stdout"]

@@ -46,12 +46,18 @@ def test_recall_command_scores_rapport_and_both_baselines(tmp_path, capsys):
     # Below the 0.9 it was when a reference alone merged records: a journey whose second channel
     # is linked only by the key it quotes, with no name to check it against, now waits for a
     # person's decision (a merge proposal), and its needs from the other channel are missed.
-    assert rapport["recall"] >= 0.7
+    # So does one whose e-mail or phone was only stated ("my email is ...") before it wrote
+    # from it: a claim is one piece of evidence, never enough alone (issue 12).
+    assert rapport["recall"] >= 0.6
     assert rapport["recall"] > systems["rag-global"]["recall"]
     assert rapport["recall"] > systems["rag-address"]["recall"]
-    # Every event went in through the webhooks and was answered by the pipeline.
-    events = sum(len(json.loads(line)["events"]) for line in (DATA / "dev-small.jsonl").open())
-    assert Message.objects.filter(direction="inbound").count() == events
+    # Every event went in through the webhooks and was answered by the pipeline; a call from a
+    # customer already with people is put through to a person, and stores no speech.
+    events = [e for line in (DATA / "dev-small.jsonl").open() for e in json.loads(line)["events"]]
+    written = [e for e in events if e["channel"] != "voice"]
+    inbound = Message.objects.filter(direction="inbound")
+    assert inbound.exclude(channel="voice").count() == len(written)
+    assert inbound.filter(channel="voice").count() <= len(events) - len(written)
     assert Message.objects.filter(direction="outbound").exists()
     assert "rapport" in capsys.readouterr().out
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import xml.etree.ElementTree as ET
+from concurrent.futures import Future, wait
 
 import pytest
 from django.db import connection
@@ -14,7 +15,7 @@ from memory.models import Channel, Conversation, Customer, Message
 from memory.services import case_open
 from orchestrator import pipeline
 from orchestrator.models import AgentRun, PipelineRun
-from orchestrator.pipeline import inline
+from orchestrator.pipeline import inline, voice
 from tests.channels_app.conftest import new_sid
 
 CALLER = "+14155550101"
@@ -143,6 +144,22 @@ class HeldVoiceWork:
 
         # The voice worker runs the message through the pipeline's fast path (its inline module).
         monkeypatch.setattr(inline, "message_process", held_process)
+        # Every piece of work handed to the voice worker threads, to wait for all of it (and
+        # the connection each closes after it) before the test's database is flushed.
+        self.futures: list[Future[None]] = []
+        real_submit = voice._voice_workers.submit
+
+        def tracked_submit(*args, **kwargs):
+            future = real_submit(*args, **kwargs)
+            self.futures.append(future)
+            return future
+
+        monkeypatch.setattr(voice._voice_workers, "submit", tracked_submit)
+
+    def join(self, timeout: float = 30) -> None:
+        """Wait until every piece of voice work has ended, its connection closed."""
+        _, running = wait(self.futures, timeout=timeout)
+        assert not running, f"{len(running)} voice worker(s) still running"
 
     def finish_all(self, *, expected: int) -> None:
         """Let the held work go and wait until `expected` runs of it have ended."""
@@ -150,13 +167,15 @@ class HeldVoiceWork:
         with self.changed:
             assert self.changed.wait_for(lambda: self.finished >= expected, timeout=30)
         assert self.started == expected
+        self.join()
 
 
 @pytest.fixture
 def held_voice_work(monkeypatch):
     held = HeldVoiceWork(monkeypatch)
     yield held
-    held.release.set()  # never leave a worker thread waiting past the test
+    held.release.set()  # never leave a worker thread waiting, or writing, past the test
+    held.join()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -164,6 +183,8 @@ def test_slow_reply_holds_the_caller_and_is_picked_up_by_redirect(
     twilio_post, customer, settings, held_voice_work
 ):
     settings.VOICE_REPLY_DEADLINE_SECONDS = 0.2
+    # A loaded machine must not time the agents out (a handoff, not the reply looked for).
+    settings.ORCHESTRATOR_AGENT_TIMEOUT_SECONDS = 60
     call_sid = new_sid("CA")
     turn = call_params(call_sid, SpeechResult="is my order shipped", Confidence="0.7")
 
@@ -174,6 +195,7 @@ def test_slow_reply_holds_the_caller_and_is_picked_up_by_redirect(
 
     held_voice_work.finish_all(expected=1)
     picked = twiml(twilio_post(redirect, call_params(call_sid)))
+    assert picked.find("Gather") is not None, ET.tostring(picked)
     assert picked.find("Gather").findtext("Say").startswith("Hi Ana, thanks")
     inbound = Message.objects.get(provider_id=f"{call_sid}:1")
     assert (

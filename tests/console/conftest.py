@@ -60,6 +60,20 @@ def auditor(person) -> User:
     return person("casey", COMPLIANCE)
 
 
+@pytest.fixture(autouse=True)
+def work_lists(db) -> None:
+    """The dispositions and canned responses the console migration starts with: a
+    transactional test earlier in the run empties every table, these included."""
+    from orchestrator.models import CannedResponse, Disposition
+
+    Disposition.objects.get_or_create(name="solved", defaults={"label": "Solved", "order": 10})
+    Disposition.objects.get_or_create(name="no-reply", defaults={"label": "No reply", "order": 50})
+    CannedResponse.objects.get_or_create(
+        title="Anything else",
+        defaults={"shortcut": "else", "body": "Is there anything else I can help you with today?"},
+    )
+
+
 @pytest.fixture
 def client_as() -> Callable[[User], Client]:
     def make(user: User) -> Client:

@@ -165,7 +165,7 @@ def test_a_supervisor_watches_an_sms_arrive_then_takes_over_and_replies(live_url
             )
             # Customers waiting for a person stay on top; the automated SMS goes below them.
             expect(page.locator("#queue tbody tr").last).to_contain_text("Where is my order")
-            page.screenshot(path=str(ARTIFACTS / "console.png"), full_page=True)
+            page.screenshot(path=str(ARTIFACTS / "queue-live.png"), full_page=True)
 
             row.locator("a.cust").click()
             expect(page.locator("#timeline")).to_contain_text("Where is my order 88123?")
@@ -174,7 +174,7 @@ def test_a_supervisor_watches_an_sms_arrive_then_takes_over_and_replies(live_url
             page.fill("#reply-text", "Hi Ana, this is Boss. Your parcel left our depot today.")
             page.click("[data-action=reply]")
             expect(page.locator("#timeline")).to_contain_text("Your parcel left our depot today")
-            page.screenshot(path=str(ARTIFACTS / "conversation.png"), full_page=True)
+            page.screenshot(path=str(ARTIFACTS / "conversation-reply.png"), full_page=True)
         finally:
             browser.close()
 
@@ -182,3 +182,176 @@ def test_a_supervisor_watches_an_sms_arrive_then_takes_over_and_replies(live_url
     assert (reply.channel, reply.author_user_id) == ("sms", boss.pk)
     assert reply.customer_id == customer.pk
     assert reply.delivery_status == "sent"
+
+
+def _queue_to_work() -> int:
+    """A queue as a team finds it: Ana's SMS handed to people, others waiting, and a few
+    conversations automation is answering. Returns Ana's conversation id."""
+    _others_waiting()
+    for n in range(4):
+        message_record_inbound(
+            channel="sms",
+            sender=f"+1415555061{n}",
+            recipient="+14155550000",
+            text=f"What time do you open on day {n + 1}?",
+            display_name=f"Caller {n + 1}",
+        )
+    ana = message_record_inbound(
+        channel="sms",
+        sender="+14155550101",
+        recipient="+14155550000",
+        text="My parcel 88123 never arrived and I want someone to sort it out",
+        display_name="Ana Reyes",
+    ).message
+    sentiment_record(message=ana, label="negative", score=-0.6)
+    conversation_hand_off(
+        conversation=ana.conversation, reason="the customer asked for a person", requested_by="t"
+    )
+    response_clock_start(conversation=ana.conversation, waiting_since=ana.sent_at)
+    return ana.conversation_id
+
+
+def test_a_supervisor_works_a_handed_off_conversation_from_open_to_resolved(live_url, boss):
+    """Filter to handed off, take one, reply with a canned response, add a private note,
+    resolve with a disposition; another tab on the queue sees the counts change live, and one
+    on the report sees the day's resolutions move."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from orchestrator.models import CannedResponse, Disposition
+
+    ana_conversation = _queue_to_work()
+    # The migration's starting lists, again: a transactional test before this one emptied them.
+    canned, _ = CannedResponse.objects.get_or_create(
+        title="Checking",
+        defaults={"body": "Thanks for waiting. I'm checking the details and will update you."},
+    )
+    Disposition.objects.get_or_create(name="solved", defaults={"label": "Solved"})
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1440, "height": 900})
+            page = context.new_page()
+            page.set_default_timeout(30_000)
+            expect.set_options(timeout=30_000)
+            page.goto(f"{live_url}/console/")
+            page.fill("#id_username", boss.username)
+            page.fill("#id_password", PASSWORD)
+            page.click("button[type=submit]")
+            expect(page.locator("[data-live]")).to_have_text("Live", timeout=10_000)
+
+            # Presence set from the top bar (no inline script under the CSP) sticks.
+            page.select_option("select[name=status]", "online")
+            expect(page.locator(".toast")).to_contain_text("You are online")
+            expect(page.locator("select[name=status]")).to_have_value("online")
+
+            expect(page.locator('[data-count="open"]')).to_have_text("7")
+            expect(page.locator('[data-count="handed_off"]')).to_have_text("3")
+            page.click('.tab[data-view="handed_off"]')
+            rows = page.locator("#queue tbody tr")
+            expect(rows).to_have_count(3)
+            ana_row = rows.filter(has_text="Ana Reyes")
+            expect(ana_row).to_contain_text("My parcel 88123 never arrived")
+            page.screenshot(path=str(ARTIFACTS / "queue.png"), full_page=True)
+
+            # A second tab keeps the queue open while the first works the conversation.
+            watcher = context.new_page()
+            watcher.goto(f"{live_url}/console/")
+            expect(watcher.locator("[data-live]")).to_have_text("Live", timeout=10_000)
+            # And a third on the report: the day's resolutions, none yet.
+            report = context.new_page()
+            report.goto(f"{live_url}/console/report/")
+            expect(report.locator("[data-live]")).to_have_text("Live", timeout=10_000)
+            expect(report.locator('[data-disposition="solved"]')).to_have_text("0")
+
+            ana_row.locator("a.cust").click()
+            expect(page.locator("h1[data-customer-name]")).to_have_text("Ana Reyes")
+            page.click("[data-action=take-over]")
+            expect(page.locator("[data-mode]")).to_have_text("With a person")
+            page.select_option("#canned", str(canned.pk))
+            expect(page.locator("#reply-text")).to_have_value(canned.body)
+            page.click("[data-action=reply]")
+            expect(page.locator(".toast")).to_contain_text("Reply sent by SMS")
+            expect(page.locator("#timeline")).to_contain_text(canned.body)
+
+            page.fill("#note-text", "Carrier says the parcel is at the depot; call her Friday")
+            page.click("[data-action=note]")
+            expect(page.locator("#notes")).to_contain_text("parcel is at the depot")
+
+            page.click("[data-action=resolve-open]")
+            page.select_option("#disposition", "solved")
+            page.fill("#wrap-note", "Parcel rerouted; new tracking sent by SMS")
+            page.screenshot(path=str(ARTIFACTS / "conversation.png"), full_page=True)
+            page.click("[data-action=resolve]")
+            expect(page.locator(".toast")).to_contain_text(
+                f"Conversation #{ana_conversation} resolved"
+            )
+            expect(page.locator("[data-work-state]")).to_have_text("Resolved")
+
+            # The other tab heard it: the counts moved without a reload.
+            expect(watcher.locator('[data-count="resolved"]')).to_have_text("1")
+            expect(watcher.locator('[data-count="handed_off"]')).to_have_text("2")
+            expect(watcher.locator("#alerts")).not_to_contain_text("Ana Reyes")
+            expect(watcher.locator("#alerts")).to_contain_text("Li Wei")
+            expect(watcher.locator(f'tr[data-conversation="{ana_conversation}"]')).to_have_count(0)
+            watcher.screenshot(path=str(ARTIFACTS / "queue-after.png"), full_page=True)
+            # The report heard it too, over the websocket, without a reload.
+            expect(report.locator("[data-figure=resolved]")).to_have_text("1", timeout=20_000)
+            expect(report.locator('[data-disposition="solved"]')).to_have_text("1")
+            report.screenshot(path=str(ARTIFACTS / "report-after-resolve.png"), full_page=True)
+        finally:
+            browser.close()
+
+    reply = Message.objects.get(direction="outbound", author="human")
+    assert reply.text == canned.body and reply.delivery_status == "sent"
+    assert not Message.objects.filter(text__contains="call her Friday").exists()
+
+
+def test_an_agent_is_told_when_a_conversation_is_handed_to_them(live_url, agent):
+    """Online, on the queue page: the queue hands them a waiting conversation, and the page
+    says so (a toast, with a sound and a desktop notification where allowed)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from orchestrator.people.queue import presence_set, queue_assign_waiting
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.set_default_timeout(30_000)
+            page.goto(f"{live_url}/console/")
+            page.fill("#id_username", agent.username)
+            page.fill("#id_password", PASSWORD)
+            page.click("button[type=submit]")
+            expect(page.locator("[data-live]")).to_have_text("Live", timeout=10_000)
+
+            def hand_one_over() -> tuple[int, list[int | None]]:
+                presence_set(user=agent, status="online", capacity=2)
+                waiting = message_record_inbound(
+                    channel="sms",
+                    sender="+14155550144",
+                    recipient="+14155550000",
+                    text="Can a real person help me with my bill?",
+                    display_name="Noor Haddad",
+                ).message
+                conversation_hand_off(
+                    conversation=waiting.conversation, reason="asked for a person", requested_by="t"
+                )
+                try:
+                    assigned = [h.assigned_to_id for h in queue_assign_waiting()]
+                    return waiting.conversation_id, assigned
+                finally:
+                    connections.close_all()  # this thread's own, before the test db goes
+
+            # The ORM from another thread: Playwright's loop runs in this one.
+            with ThreadPoolExecutor(max_workers=1) as worker:
+                conversation_id, assigned = worker.submit(hand_one_over).result(timeout=60)
+            assert assigned == [agent.pk]
+            expect(page.locator("select[name=status]")).to_have_value("online")
+            expect(page.locator(".toast.assigned")).to_contain_text(
+                f"Conversation #{conversation_id} was handed to you"
+            )
+            expect(page.locator("#queue tbody tr", has_text="Noor Haddad")).to_be_visible()
+        finally:
+            browser.close()

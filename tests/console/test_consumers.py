@@ -137,7 +137,10 @@ async def test_supervisor_hears_a_conversations_events_in_order_with_its_row(soc
     connected, _, socket = await sockets(boss)
     assert connected
     ready = await socket.receive_json_from()
-    assert ready == {"event": "console.ready", "payload": {"role": "supervisor", "user": "Boss"}}
+    assert ready == {
+        "event": "console.ready",
+        "payload": {"role": "supervisor", "user": "Boss", "user_id": boss.pk},
+    }
 
     sent = ["message.received", "pipeline.done", "reply.sent"]
     for name in sent:
@@ -162,16 +165,16 @@ async def test_each_pushed_row_is_an_audited_gate_read_for_that_person(sockets, 
 
     entries = await database_sync_to_async(list)(
         AuditEntry.objects.filter(
-            action=AuditEntry.Action.ACCESS,
-            actor_label="user:boss",
-            object_pk=str(conversation.customer_id),
-        ).values_list("purpose", "outcome", "partitions")
+            action=AuditEntry.Action.ACCESS, actor_label="user:boss"
+        ).values_list("purpose", "outcome", "partitions", "additional_data")
     )
+    # One entry for the push, naming the customer and conversation it showed.
     assert entries == [
         (
             f"console: live queue, conversation #{conversation.pk}",
             "granted",
-            ["emotion", "messages", "profile"],
+            ["emotion", "identities", "messages", "pii", "profile"],
+            {"customer_ids": [conversation.customer_id], "conversation_ids": [conversation.pk]},
         )
     ]
 

@@ -12,8 +12,9 @@ import pytest
 from django.utils import timezone
 
 from memory.models import Channel, IntentCorrection
+from memory.selectors import handoff_open_for
 from memory.services import fact_assert
-from memory.services.handoffs import conversation_hand_off
+from memory.services.handoffs import conversation_hand_off, handoff_assign
 from orchestrator import pipeline
 from orchestrator.models import AgentRun
 
@@ -69,25 +70,29 @@ def test_an_agent_without_pii_sees_agent_traces_masked(agent, boss, client_as, m
 
 
 def test_an_intent_is_corrected_only_in_the_messages_own_conversation(
-    agent, boss, client_as, moved, say
+    agent, other_agent, boss, client_as, moved, say
 ):
-    """The e-mail thread is Ana's too, but nobody handed it to the agent: its turns show on
+    """The e-mail thread is Ana's too, but it is not the agent's to open: its turns show on
     the SMS page's timeline (one customer, every channel), not as something to act on."""
     email = say("Where is my order 88123?", channel=Channel.EMAIL, sender="ana@example.com")
     pipeline.message_process(message_id=email.pk)
+    # A handoff follows the customer across channels: the thread is someone else's then.
+    followed = handoff_open_for(conversation=email.conversation)
+    if followed is not None:
+        handoff_assign(handoff=followed, user=other_agent)
     assert email.conversation_id != moved.pk and email.customer_id == moved.customer_id
     as_agent = client_as(agent)
 
     page = as_agent.get(f"/console/conversations/{moved.pk}/").content.decode()
     assert f"/messages/{email.pk}/intent/" not in page
     through_sms = f"/console/conversations/{moved.pk}/messages/{email.pk}/intent/"
-    assert as_agent.post(through_sms, {"intent": "cancel_order"}).status_code == 404
+    assert as_agent.post(through_sms, {"intent": "refund"}).status_code == 404
     own = f"/console/conversations/{email.conversation_id}/messages/{email.pk}/intent/"
-    assert as_agent.post(own, {"intent": "cancel_order"}).status_code == 404
+    assert as_agent.post(own, {"intent": "refund"}).status_code == 404
     assert not IntentCorrection.objects.filter(message=email).exists()
 
     # A supervisor may open the e-mail thread: the form posts to its own conversation.
     supervisor_page = client_as(boss).get(f"/console/conversations/{moved.pk}/").content.decode()
     assert own in supervisor_page and through_sms not in supervisor_page
-    assert client_as(boss).post(own, {"intent": "cancel_order"}).status_code == 302
-    assert IntentCorrection.objects.get(message=email).corrected_intent == "cancel_order"
+    assert client_as(boss).post(own, {"intent": "refund"}).status_code == 302
+    assert IntentCorrection.objects.get(message=email).corrected_intent == "refund"

@@ -96,3 +96,52 @@ def test_evaluate_refuses_a_csv_without_the_label_column(tmp_path):
         call_command(
             "evaluate", "sentiment", "--train", str(train), "--test", str(test), stderr=StringIO()
         )
+
+
+def test_evaluate_intent_holds_out_intents_as_out_of_scope_and_reports_the_trade_off(tmp_path):
+    wanted = {"order_status", "card_lost", "refund", "greeting", "opening_hours", "thanks"}
+    rows = [(t, lab) for t, lab in intent_examples() if lab in wanted]
+    train, test = _split(rows, tmp_path, "category")
+    out, err = StringIO(), StringIO()
+
+    call_command(
+        "evaluate",
+        "intent",
+        "--train",
+        str(train),
+        "--test",
+        str(test),
+        "--holdout-intents",
+        "2",
+        "--json",
+        str(tmp_path / "figures.json"),
+        stdout=out,
+        stderr=err,
+    )
+
+    figures = json.loads((tmp_path / "figures.json").read_text())
+    assert 0 <= figures["oos_recall"] <= 1
+    # Precision is undefined (None) when the model flagged nothing as out of scope.
+    assert figures["oos_precision"] is None or 0 <= figures["oos_precision"] <= 1
+    assert figures["in_scope_accuracy"] > 0.7
+    held = [line for line in err.getvalue().splitlines() if line.startswith("holding out 2")]
+    assert held and "card_lost" in held[0]  # the same intents every run, spread over the labels
+    assert "oos precision" in err.getvalue() and "never trained on" in out.getvalue()
+
+
+def test_evaluate_intent_refuses_to_hold_out_every_intent(tmp_path):
+    rows = [(t, lab) for t, lab in intent_examples() if lab in {"refund", "greeting"}]
+    train, test = _split(rows, tmp_path, "category")
+    with pytest.raises(CommandError, match="hold out 1 to 1"):
+        call_command(
+            "evaluate",
+            "intent",
+            "--train",
+            str(train),
+            "--test",
+            str(test),
+            "--holdout-intents",
+            "2",
+            stdout=StringIO(),
+            stderr=StringIO(),
+        )

@@ -82,3 +82,22 @@ def test_low_confidence_abstains_instead_of_guessing(settings):
     assert unsure.out_of_scope
     assert unsure.intent == OUT_OF_SCOPE
     assert unsure.confidence < 0.99
+
+
+def test_the_averaged_recipe_sharpens_without_changing_the_winner():
+    """Temperature scaling only rescales: the label each message gets is the plain average's."""
+    examples = _small_examples()
+    classifier = intent_train(
+        texts=[t for t, _ in examples], labels=[label for _, label in examples]
+    )
+    model = classifier.pipeline.named_steps["model"]
+    features = classifier.pipeline.named_steps["features"].transform(
+        ["my card is gone", "hello there", "money back please", "where's my parcel"]
+    )
+    sharpened = model.predict_proba(features)
+    model.temperature = 1.0
+    plain = model.predict_proba(features)
+    assert (sharpened.argmax(axis=1) == plain.argmax(axis=1)).all()
+    assert (sharpened.max(axis=1) >= plain.max(axis=1)).all()
+    assert abs(sharpened.sum(axis=1) - 1).max() < 1e-9
+    assert list(model.predict(features)) == [classifier.labels[i] for i in plain.argmax(axis=1)]

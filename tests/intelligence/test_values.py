@@ -49,23 +49,59 @@ def test_tagging_costs_little_per_message():
 def test_a_correction_replaces_the_value_and_another_thing_sits_beside_it():
     model = change_model()
     assert model is not None
+    booked = "Book me a table for the 19th please"
     correction = model.replaces(
-        "sorry, scratch that, can we do the 21st instead", "date", "the 19th", "the 21st"
+        "sorry, scratch that, can we do the 21st instead",
+        "date",
+        "the 19th",
+        "the 21st",
+        old_said=booked,
+        gap=1,
     )
     addition = model.replaces(
-        "Great. Can you also find me a movie to watch on the 25th?", "date", "the 19th", "the 25th"
+        "Great. Can you also find me a movie to watch on the 25th?",
+        "date",
+        "the 19th",
+        "the 25th",
+        old_said=booked,
+        gap=1,
     )
     assert correction > 0.5 > addition
 
 
-def test_newest_value_is_filed_under_the_key_of_the_one_it_replaces():
-    known = [KnownValue(key="date", value="8th of March", valid_from=T0)]
+def test_a_new_value_replaces_the_current_value_it_is_about_not_the_newest():
+    """Check-in and check-out are both current dates: a new check-out date replaces the
+    check-out, whatever was said last."""
+    known = [
+        KnownValue(
+            key="date", value="June 2nd", valid_from=T0, said="checking in on June 2nd", turns_ago=2
+        ),
+        KnownValue(
+            key="date #2",
+            value="June 6th",
+            valid_from=T0 + dt.timedelta(minutes=1),
+            said="and checking out on June 6th",
+            turns_ago=1,
+        ),
+    ]
     writes = values_file(
-        text="No, change the date to March 4th",
-        stated=[("date", "March 4th")],
+        text="sorry, I need to check in on June 3rd instead",
+        stated=[("date", "June 3rd")],
         known=known,
     )
-    assert writes == [("date", "March 4th")]
+    assert writes == [("date", "June 3rd")]
+
+
+def test_newest_value_is_filed_under_the_key_of_the_one_it_replaces():
+    known = [
+        KnownValue(key="date", value="the 9th of May", valid_from=T0, said="the 9th of May works")
+    ]
+    writes = values_file(
+        text="hmm no, make that May 2nd please",
+        stated=[("date", "May 2nd")],
+        known=known,
+    )
+    assert writes == [("date", "May 2nd")]
 
 
 def test_a_value_said_again_is_not_filed_again():
@@ -82,10 +118,53 @@ def test_correction_within_one_message_files_the_old_value_first_as_history():
     assert writes == [("date", "Tuesday"), ("date", "Thursday")]
 
 
-def test_two_values_of_a_kind_without_a_correction_are_kept_together():
+def test_two_values_of_a_kind_without_a_correction_are_two_things():
+    """Kept apart, so that a later change of one ("until the 16th") replaces only it."""
     writes = values_file(
         text="I need it from March 10th until the 14th",
         stated=[("date", "March 10th"), ("date", "the 14th")],
         known=[],
     )
-    assert writes == [("date", "March 10th, the 14th")]
+    assert writes == [("date", "March 10th"), ("date #2", "the 14th")]
+
+
+def test_a_plan_chosen_anew_replaces_the_plan_whatever_the_tagger_calls_it():
+    known = [KnownValue(key="plan", value="Basic Saver", valid_from=T0)]
+    writes = values_file(
+        text="we moved across to Family Max this week",
+        stated=[("named", "Family Max")],
+        known=known,
+    )
+    assert writes == [("plan", "Family Max")]
+
+
+def test_a_name_in_a_sentence_announcing_no_change_leaves_the_plan_alone():
+    known = [KnownValue(key="plan", value="Basic Saver", valid_from=T0)]
+    writes = values_file(
+        text="Dear Acme Broadband team, thanks. The new router works now.",
+        stated=[("named", "Acme Broadband team")],
+        known=known,
+    )
+    assert writes == [("named", "Acme Broadband team")]
+
+
+def test_an_appointment_moved_by_a_date_alone_is_replaced():
+    known = [KnownValue(key="appointment", value="May 4 at 10am", valid_from=T0)]
+    writes = values_file(
+        text="could we move it to the 7th instead?", stated=[("date", "the 7th")], known=known
+    )
+    assert writes == [("appointment", "the 7th")]
+
+
+def test_a_short_answer_is_a_value_not_a_signature():
+    assert values_of("Redwood City.") == {"place": "Redwood City"}
+    assert "place" in values_of("In San Francisco. And make it for March 9th.")
+
+
+def test_a_title_abbreviation_does_not_end_the_sentence():
+    from orchestrator.intelligence.statements import sentences
+
+    assert sentences("I'm seeing Dr. Patel in St. Louis. Thanks!") == [
+        "I'm seeing Dr. Patel in St. Louis.",
+        "Thanks!",
+    ]

@@ -212,7 +212,8 @@ def test_assembly_takes_the_same_queries_however_long_the_history(
         )
 
     read()  # warm the content-type cache
-    with django_assert_max_num_queries(8) as short_history:
+    # One of them reads the handover of a channel switch the customer arrived by.
+    with django_assert_max_num_queries(10) as short_history:
         read()
     for n in range(60):
         message = services.message_record_inbound(
@@ -283,3 +284,91 @@ def test_mood_follows_the_latest_real_turn_and_ignores_filler(
         correlation_id=f"message:{thanks.pk}",
     )
     assert pack.emotion.label == "positive"
+
+
+# One pack for several readers (issue 15) ---------------------------------------------------
+
+
+def test_a_shared_read_gives_each_reader_what_a_read_of_its_own_would(history):
+    from memory.selectors.gate import ContextReader, contexts_read
+
+    readers = [
+        AgentActor(name="intent", scopes=frozenset({Partition.MESSAGES})),
+        AgentActor(name="entities", scopes=frozenset({Partition.BUSINESS, Partition.PII})),
+        AgentActor(name="router", scopes=frozenset({Partition.EMOTION})),
+        AgentActor(name="greeter", scopes=frozenset({Partition.PROFILE, Partition.BUSINESS})),
+    ]
+    alone = [
+        context_read(actor=a, customer=history, partitions=a.scopes, purpose="alone")
+        for a in readers
+    ]
+    before = access_entries().count()
+
+    shared = contexts_read(
+        readers=[ContextReader(actor=a, partitions=a.scopes, purpose="together") for a in readers],
+        customer=history,
+        correlation_id="message:1",
+    )
+
+    for own, pack, actor in zip(alone, shared, readers, strict=True):
+        assert pack.actor_label == actor.label and pack.partitions == actor.scopes
+        assert pack.render_text() == own.render_text()
+        assert (pack.open_cases, pack.facts, pack.turns, pack.emotion, pack.versions) == (
+            own.open_cases,
+            own.facts,
+            own.turns,
+            own.emotion,
+            own.versions,
+        )
+    # Only the reader holding messages sees turns; the one holding no pii sees them masked.
+    assert shared[0].turns and not shared[1].turns and not shared[2].turns
+    assert shared[2].emotion is not None and shared[0].emotion is None
+    # Each read is its own entry, under its own name and partitions, in one chain run.
+    written = list(access_entries().order_by("pk")[before:])
+    assert [(e.actor_label, sorted(e.partitions)) for e in written] == [
+        (a.label, sorted(p.value for p in a.scopes)) for a in readers
+    ]
+    assert len({e.shard for e in written}) == 1
+    assert [e.seq for e in written] == list(range(written[0].seq, written[0].seq + len(readers)))
+
+
+def test_a_shared_read_refuses_one_reader_and_serves_the_others(history):
+    from memory.selectors.gate import ContextReader, contexts_read
+
+    narrow = AgentActor(name="narrow", scopes=frozenset({Partition.MESSAGES}))
+    wide = AgentActor(name="wide", scopes=ALL_PARTITIONS)
+
+    refused, granted = contexts_read(
+        readers=[
+            ContextReader(actor=narrow, partitions=[Partition.BUSINESS], purpose="too much"),
+            ContextReader(actor=wide, partitions=[Partition.BUSINESS], purpose="fine"),
+        ],
+        customer=history,
+    )
+
+    assert isinstance(refused, ContextAccessRefused) and refused.refused == {Partition.BUSINESS}
+    assert not isinstance(granted, ContextAccessRefused) and granted.open_cases
+    outcomes = dict(access_entries().values_list("actor_label", "outcome"))
+    assert outcomes == {"agent:narrow": "refused", "agent:wide": "granted"}
+
+
+def test_entries_written_together_verify_like_entries_written_one_by_one(history):
+    from memory.audit import chain_verify
+    from memory.selectors.gate import ContextReader, contexts_read
+
+    actors = [AgentActor(name=f"reader-{n}", scopes=ALL_PARTITIONS) for n in range(5)]
+    for _ in range(3):
+        context_read(actor=actors[0], customer=history, partitions=["profile"], purpose="one")
+        contexts_read(
+            readers=[
+                ContextReader(actor=a, partitions=["profile"], purpose="many") for a in actors
+            ],
+            customer=history,
+        )
+
+    report = chain_verify()
+    assert report.problems == () and report.missing == 0
+    # A batch's entries edited afterwards are caught like any other.
+    victim = access_entries().filter(purpose="many").order_by("pk")[2]
+    AuditEntry.objects.filter(pk=victim.pk).update(purpose="nothing to see")
+    assert [(p.entry_id, p.problem) for p in chain_verify().problems] == [(victim.pk, "edited")]

@@ -7,8 +7,10 @@ from __future__ import annotations
 import pytest
 
 from memory import services
-from memory.models import Customer, MergeProposal
+from memory.models import Customer, Identity, MergeProposal
 from memory.services.proposals import names_match
+from orchestrator.agents.base import ProposedWrite, WriteKind
+from orchestrator.merge import AgentWrites, writes_apply
 
 
 @pytest.fixture
@@ -78,3 +80,93 @@ def test_a_name_matches_on_first_and_last_name_only():
     assert names_match("maria lopez", "Maria Elena Lopez")
     assert not names_match("Maria", "Maria Lopez")
     assert not names_match("Maria Lopes", "Maria Lopez")
+
+
+# Claimed addresses ------------------------------------------------------------------------------
+
+
+def test_an_address_a_stranger_claimed_stays_its_owners_when_the_owner_writes(sender):
+    """Typing someone's e-mail address before they ever write is not becoming them."""
+    services.identity_link(
+        customer=sender, kind="email", address="owner@example.org", source="stated in SMS"
+    )
+
+    owner = services.customer_resolve(channel="email", address="Owner@Example.org")
+
+    assert owner.pk != sender.pk
+    identity = Identity.objects.get(value="owner@example.org")
+    assert (identity.customer_id, identity.verified, identity.claimed_by_id) == (
+        owner.pk,
+        True,
+        sender.pk,
+    )
+    assert not sender.identities.filter(value="owner@example.org").exists()
+    proposal = MergeProposal.objects.get(status=MergeProposal.Status.PENDING)
+    assert {proposal.customer_id, proposal.other_customer_id} == {owner.pk, sender.pk}
+    assert "claimed" in proposal.reason
+    # The owner's next message finds the owner's record, not the claimer's.
+    assert services.customer_resolve(channel="email", address="owner@example.org").pk == owner.pk
+
+
+def test_the_claimer_writing_from_the_address_under_their_full_name_is_linked(maria):
+    services.identity_link(customer=maria, kind="email", address="maria.new@example.com")
+
+    found = services.customer_resolve(
+        channel="email", address="maria.new@example.com", display_name="Maria Lopez"
+    )
+
+    assert found.pk == maria.pk
+    assert maria.identities.get(value="maria.new@example.com").verified
+    assert not MergeProposal.objects.exists()
+
+
+def test_a_claim_and_another_name_are_kept_apart(maria):
+    services.identity_link(customer=maria, kind="email", address="shared@example.com")
+
+    found = services.customer_resolve(
+        channel="email", address="shared@example.com", display_name="John Smith"
+    )
+
+    assert found.pk != maria.pk
+    assert "names differ" in MergeProposal.objects.get().reason
+
+
+def test_a_claim_and_the_name_said_on_the_new_phone_link_through_the_merge(maria, inbound_sms):
+    """The legitimate case: "my new number is ..." then a text from it with her name."""
+    services.identity_link(customer=maria, kind="phone", address="+14155550999")
+    turn = inbound_sms(sender="+14155550999", text="hi it's Maria Lopez on my new phone")
+    assert turn.customer_id != maria.pk  # not on the claim alone
+
+    writes_apply(
+        message=turn,
+        proposals=[
+            AgentWrites(
+                agent="entities",
+                writes=(ProposedWrite(kind=WriteKind.LINK, detail={"name": "Maria Lopez"}),),
+            )
+        ],
+        may_write={"entities": frozenset({WriteKind.LINK})},
+    )
+
+    turn.refresh_from_db()
+    assert turn.customer_id == maria.pk
+    assert maria.identities.filter(value="+14155550999", verified=True).exists()
+
+
+def test_a_name_alone_on_an_unclaimed_phone_links_nothing(maria, inbound_sms):
+    turn = inbound_sms(sender="+14155550998", text="hi it's Maria Lopez")
+
+    writes_apply(
+        message=turn,
+        proposals=[
+            AgentWrites(
+                agent="entities",
+                writes=(ProposedWrite(kind=WriteKind.LINK, detail={"name": "Maria Lopez"}),),
+            )
+        ],
+        may_write={"entities": frozenset({WriteKind.LINK})},
+    )
+
+    turn.refresh_from_db()
+    assert turn.customer_id != maria.pk
+    assert not MergeProposal.objects.exists()

@@ -16,6 +16,7 @@ from django.test import override_settings
 
 from memory.models import Channel, Message
 from memory.services import message_record_inbound
+from orchestrator.intelligence.escalation import escalation_model
 from orchestrator.intelligence.store import process_cache
 from orchestrator.intelligence.training import model_in_service
 from orchestrator.models import AgentRun, PipelineRun
@@ -33,6 +34,8 @@ def trained_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         process_cache.clear()
         model_in_service("intent")
         model_in_service("sentiment")
+        model_in_service("signals")
+        escalation_model()  # the rules agent reads it within its one-second limit
     process_cache.clear()
     return directory
 

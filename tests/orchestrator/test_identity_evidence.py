@@ -37,9 +37,11 @@ def test_a_caller_on_another_phone_who_spells_out_their_order_is_recognised(db, 
     assert stranger.merged_into_id == elif_.pk
 
 
-def test_a_phone_in_an_email_signature_brings_the_sms_to_the_same_customer(
+def test_a_phone_in_an_email_signature_is_a_claim_a_person_confirms_before_the_sms_joins(
     db, email_post, twilio_post, django_capture_on_commit_callbacks
 ):
+    """A number written in an e-mail is a claim, not proof (anyone can type one): the SMS from
+    it is its own record, holding only what it said, until a person accepts the proposal."""
     from tests.channels_app.conftest import sms_params
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -65,15 +67,17 @@ def test_a_phone_in_an_email_signature_brings_the_sms_to_the_same_customer(
         twilio_post("/twilio/sms/", sms_params(From="+15550300405", Body="anyone?? still no AC"))
 
     sms = Message.objects.get(channel=Channel.SMS, direction="inbound")
-    assert sms.customer_id == customer.pk
+    assert sms.customer_id != customer.pk
     pack = context_read(
         actor=AgentActor(name="responder", scopes=frozenset({Partition.BUSINESS})),
-        customer=customer,
+        customer=sms.customer,
         partitions=["business"],
         purpose="test",
         correlation_id=f"message:{sms.pk}",
     )
-    assert "air conditioning" in pack.render_text()
+    assert "air conditioning" not in pack.render_text()
+    proposal = MergeProposal.objects.get(status=MergeProposal.Status.PENDING)
+    assert {proposal.customer_id, proposal.other_customer_id} == {customer.pk, sms.customer_id}
 
 
 def test_two_known_customers_with_different_names_are_only_proposed_for_a_merge(db, say):

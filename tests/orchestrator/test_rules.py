@@ -112,7 +112,8 @@ def test_rule_on_case_and_facts_sets_status_tags_and_picks_the_template(customer
     assert Case.objects.get(reference="77001").status == Case.Status.PENDING
     assert Fact.objects.get(customer=customer, key="tag_retention", valid_until=None).value == "yes"
     assert reply.hand_off is False
-    assert reply.text == "Hi Ana, order 77001 is now pending. Sorry!"
+    # The status in the customer's words, never the internal one ("pending").
+    assert reply.text == "Hi Ana, order 77001 is now in progress. Sorry!"
 
 
 def test_rule_whose_context_does_not_hold_changes_nothing(customer, say):

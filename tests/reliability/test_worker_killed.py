@@ -10,7 +10,7 @@ import pytest
 
 from memory.models import Message
 from orchestrator.models import PipelineRun
-from tests.reliability.conftest import Stack, wait_until
+from tests.reliability.conftest import Stack, replies_in_flight, wait_until
 from tests.reliability.test_broker_down import _replies_to
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -54,6 +54,17 @@ def test_a_worker_killed_mid_burst_leaves_each_message_answered_at_most_once(sta
     wait_until(all_answered, seconds=55, what="every message answered after the restart", every=0.5)
     time.sleep(2)
 
+    # No reply left between `pending` and an end: a send the kill cut short is settled by the
+    # outbound sweep (sent, or failed visibly when that cannot be known), never sent twice.
+    try:
+        wait_until(lambda: not replies_in_flight(), seconds=30, what="every reply settled")
+    except AssertionError as error:
+        detail = f"{error}: {replies_in_flight()}\n{stack.log_tail('worker.log')}"
+        raise AssertionError(detail) from error
+    failed = Message.objects.filter(
+        direction=Message.Direction.OUTBOUND, delivery_status=Message.DeliveryStatus.FAILED
+    ).count()
+
     runs = list(PipelineRun.objects.filter(inbound_message_id__in=stored))
     replies = _replies_to(stored)
     assert len(runs) == BURST  # one run per message (a unique constraint)
@@ -65,5 +76,6 @@ def test_a_worker_killed_mid_burst_leaves_each_message_answered_at_most_once(sta
         f"\nworker killed: {BURST} messages, {answered_before_kill} answered before the kill, "
         f"{left_running} left running by it, {len(runs)} runs, "
         f"{sum(r.attempts > 1 for r in runs)} retried, {sum(replies.values())} replies "
-        f"(max {max(replies.values())} per message); {time.monotonic() - began:.1f} s in all"
+        f"(max {max(replies.values())} per message, {failed} failed visibly, 0 in flight); "
+        f"{time.monotonic() - began:.1f} s in all"
     )

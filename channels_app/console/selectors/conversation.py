@@ -54,6 +54,7 @@ class AgentStep:
     latency_ms: float
     output: dict[str, Any]
     error: str
+    started_at: dt.datetime | None = None
 
     @property
     def output_text(self) -> str:
@@ -297,6 +298,7 @@ def _trace(run: PipelineRun, corrected: str, redactor: Redactor | None) -> Trace
                 latency_ms=step.latency_ms,
                 output=_masked(step.output, redactor),
                 error=_masked(step.error, redactor),
+                started_at=step.started_at,
             )
             for step in run.agent_runs.all()
         ),

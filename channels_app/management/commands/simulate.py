@@ -1,7 +1,10 @@
-"""`manage.py simulate`: replay journeys as signed webhook traffic against a running server."""
+"""`manage.py simulate`: replay journeys as signed webhook traffic against a running server,
+as fast as asked (`--rate`) or spread over a stretch of time keeping their rhythm (`--over`),
+once or in rounds (the demo's later rounds are new customers)."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 from typing import Any
@@ -9,8 +12,17 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from channels_app.simulator.journeys import DEMO_JOURNEYS, events_merged, journeys_load
+from channels_app.simulator.journeys import (
+    Event,
+    demo_journeys,
+    events_merged,
+    events_schedule,
+    journeys_load,
+)
 from channels_app.simulator.traffic import Tally, Target, TrafficSender
+
+# How much of a message a progress line shows.
+PREVIEW_CHARS = 60
 
 
 class Command(BaseCommand):
@@ -25,6 +37,20 @@ class Command(BaseCommand):
             "--rate", type=float, default=10.0, help="Events per second; 0 for as fast as it goes."
         )
         parser.add_argument(
+            "--over",
+            type=float,
+            default=0.0,
+            help="Spread each round over this many seconds, keeping the journeys' own gaps "
+            "(instead of --rate).",
+        )
+        parser.add_argument(
+            "--rounds",
+            type=int,
+            default=1,
+            help="Play it this many times; 0 for until stopped. With --demo, each later "
+            "round is new customers.",
+        )
+        parser.add_argument(
             "--public-url",
             default="",
             help="The URL Twilio would sign (default RAPPORT_PUBLIC_URL, else --url).",
@@ -32,13 +58,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["demo"]:
-            journeys = DEMO_JOURNEYS
+            journeys = demo_journeys()
         else:
             path = Path(options["journeys"])
             if not path.exists():
                 raise CommandError(f"no journey file at {path}")
             journeys = journeys_load(path)
-        events = events_merged(journeys)
         url = options["url"].rstrip("/")
         target = Target(
             url=url,
@@ -51,26 +76,58 @@ class Command(BaseCommand):
         if not target.twilio_token:
             self.stderr.write("TWILIO_AUTH_TOKEN is not set: the server will refuse Twilio traffic")
         rate: float = options["rate"]
+        over: float = options["over"]
         tally = Tally()
         sender = TrafficSender(target, tally)
-        self.stdout.write(
-            f"Replaying {len(events)} events from {len(journeys)} journeys to {url}"
-            f" at {rate or 'max'} events/s"
-        )
         started = time.perf_counter()
+        played = 0
+        rounds = itertools.count() if options["rounds"] <= 0 else range(options["rounds"])
+        for round_number in rounds:
+            if options["demo"] and round_number:
+                journeys = demo_journeys(round_number)
+            events = events_merged(journeys)
+            pace = f"over {over:g}s" if over > 0 else f"at {rate or 'max'} events/s"
+            self.stdout.write(
+                f"Round {round_number + 1}: replaying {len(events)} events from "
+                f"{len(journeys)} journeys to {url} {pace}"
+            )
+            self._play(events, sender, tally, rate=rate, over=over, verbose=over > 0)
+            played += len(events)
+        self._summary(tally, played, time.perf_counter() - started)
+
+    def _play(
+        self,
+        events: list[Event],
+        sender: TrafficSender,
+        tally: Tally,
+        *,
+        rate: float,
+        over: float,
+        verbose: bool,
+    ) -> None:
+        """Send one round: each event at its scaled moment (`over`), at a steady rate, or as
+        fast as the server answers; progress every tenth, or every event when paced."""
+        if not events:
+            return
+        started = time.perf_counter()
+        schedule = events_schedule(events, over=over, rate=rate)
         report_every = max(1, len(events) // 10)
-        for n, event in enumerate(events, start=1):
-            if rate > 0:
-                due = started + (n - 1) / rate
-                time.sleep(max(0.0, due - time.perf_counter()))
+        for n, (event, offset) in enumerate(zip(events, schedule, strict=True), start=1):
+            time.sleep(max(0.0, started + offset - time.perf_counter()))
+            rejected = tally.rejected
             sender.send(event)
-            if n % report_every == 0 or n == len(events):
+            if verbose:
+                words = " ".join((event.body or event.speech or "").split())[:PREVIEW_CHARS]
+                outcome = "" if tally.rejected == rejected else "  (rejected)"
+                self.stdout.write(
+                    f"  {time.perf_counter() - started:6.1f}s {event.channel:5} "
+                    f"{event.journey_id}: {words}{outcome}"
+                )
+            elif n % report_every == 0 or n == len(events):
                 self.stdout.write(
                     f"  {n}/{len(events)} events, {tally.sent} requests,"
                     f" {tally.accepted} accepted, {tally.rejected} rejected"
                 )
-        elapsed = time.perf_counter() - started
-        self._summary(tally, len(events), elapsed)
 
     def _summary(self, tally: Tally, events: int, elapsed: float) -> None:
         rejections = ", ".join(f"{code}: {n}" for code, n in sorted(tally.rejections.items()))

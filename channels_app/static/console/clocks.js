@@ -7,7 +7,8 @@ function span(seconds) {
   return h ? `${h}h ${String(m).padStart(2, "0")}m` : `${m}:${rest}`;
 }
 
-function tick() {
+// Also called by a page that just swapped in fresh clocks, so none shows blank for a second.
+export function tick() {
   const now = Date.now();
   document.querySelectorAll("[data-due]").forEach((el) => {
     const left = (Date.parse(el.dataset.due) - now) / 1000;
@@ -16,7 +17,8 @@ function tick() {
     el.classList.toggle("soon", left >= 0 && left < 60);
   });
   document.querySelectorAll("[data-since]").forEach((el) => {
-    el.textContent = `waiting ${span((now - Date.parse(el.dataset.since)) / 1000)}`;
+    const waited = span((now - Date.parse(el.dataset.since)) / 1000);
+    el.textContent = "bare" in el.dataset ? waited : `waiting ${waited}`;
   });
 }
 

@@ -7,7 +7,7 @@ const page = document.querySelector("[data-conversation-page]");
 const conversationId = Number(page.dataset.conversationPage);
 const viewers = new Map();
 const composers = new Map();
-const REGIONS = ["#status", "#timeline", "#context", "#draft", "#alerts"];
+const REGIONS = ["#status", "#timeline", "#context", "#draft", "#alerts", "#work"];
 let refreshing = null;
 
 function showViewers() {
@@ -62,6 +62,19 @@ onEvent((message) => {
       refresh();
   }
   showViewers();
+});
+
+// A canned response goes into the reply box, to be adjusted before sending.
+document.addEventListener("change", (event) => {
+  const picker = event.target;
+  if (!picker.matches || !picker.matches("[data-canned]")) return;
+  const chosen = picker.selectedOptions[0];
+  const box = document.querySelector("#reply-text");
+  if (chosen && chosen.dataset.body && box) {
+    box.value = box.value.trim() ? `${box.value.trim()}\n${chosen.dataset.body}` : chosen.dataset.body;
+    box.focus();
+  }
+  picker.value = "";
 });
 
 const composer = document.querySelector("#reply-text");

@@ -44,11 +44,13 @@ REFERENCE_WORDS = {
     "loan": "account",
     "pnr": "booking",
     "locator": "booking",
+    "agreement": "agreement",
+    "lease": "agreement",
 }
 _REFERENCE = re.compile(
     r"\b(?P<word>[a-z]{3,13})\.?"
     # Spaces taken whole (`\s*+`): "\s*#?\s*" split a run of spaces every possible way.
-    r"(?:\s*+(?:number|numbr|num|no\.?|nr|id|is|was|ref|reference|#|:|-))*"
+    r"(?:\s*+(?:number|numbr|num|no\.?|nr|id|is|was|now|ref|reference|#|:|-))*"
     r"\s*+#?\s*+(?P<ref>(?=[a-z0-9-]*\d)[a-z0-9][a-z0-9-]{2,24}[a-z0-9])\b",
     re.IGNORECASE,
 )
@@ -101,14 +103,12 @@ def _reference_matches(text: str) -> list[re.Match[str]]:
     return matches
 
 
-# Keys whose shape alone says what they are, whatever word comes before them: a prefix and a
-# number ("MV-30417", "HB-77120") or a workspace slug ("maple-garden-86").
+# Keys whose shape alone says what they are, whatever word comes before them: capital
+# letters, a hyphen and a run of digits ("MV-30417"), the way most ticketing, order and
+# policy systems print their keys. A word-word-number slug is a key only after a reference
+# word (`_keyword_references`): by its shape alone it could be anything.
 _SHAPED_REFERENCE = re.compile(
-    r"(?:\b(?P<word>[A-Za-z]{2,15})[\s:#]+)?"
-    r"\b(?P<ref>[A-Z]{1,5}-\d{4,10}|[a-z]{3,12}-[a-z]{3,12}-\d{1,4})\b"
-)
-_NOT_KINDS = frozenset(
-    {"about", "for", "the", "my", "our", "your", "is", "on", "re", "with", "number", "and", "to"}
+    r"(?:\b(?P<word>[A-Za-z]{2,15})[\s:#]+)?\b(?P<ref>[A-Z]{1,5}-\d{4,10})\b"
 )
 
 
@@ -120,7 +120,9 @@ def _shaped_references(rewritten: RewrittenText, known: list[Entity]) -> list[En
         if reference in taken:
             continue
         word = (match.group("word") or "").lower()
-        kind = _reference_kind(word) or (word if word and word not in _NOT_KINDS else "reference")
+        # The word before the key names its kind only when it is a reference word ("use
+        # RW-4180922 now" is not a "use").
+        kind = _reference_kind(word) or "reference"
         found.append(
             entity_from_match(rewritten, EntityKind.REFERENCE, kind, reference, match, "ref")
         )

@@ -163,18 +163,25 @@ def tagger_train_and_save(
     return scores
 
 
-def change_examples(path: Path) -> Iterator[tuple[list[str], int]]:
-    """(features, replaced?) for each user-stated value of a kind whose earlier value differs:
-    replaced when the earlier value was the same service's same slot, else another thing."""
-    latest: dict[str, tuple[str, str, str]] = {}
+ChangeCase = list[tuple[list[str], int]]
+
+
+def change_cases(path: Path) -> Iterator[ChangeCase]:
+    """For each value a user states while other values of its kind are current: one
+    (features, replaced?) pair per current value, newest first. The value of the same
+    service's same slot is the one replaced (SGD's dialogue state changed); the current values
+    of other slots or services of that kind are other things, not replaced."""
+    current: dict[tuple[str, str], tuple[str, str, str, int]] = {}
     dialogue = ""
+    user_turn = -1
     with gzip.open(path, "rt", encoding="utf-8") as lines:
         for line in lines:
             turn = json.loads(line)
             if turn["dialogue_id"] != dialogue:
-                dialogue, latest = turn["dialogue_id"], {}
+                dialogue, current, user_turn = turn["dialogue_id"], {}, -1
             if turn["speaker"] != "USER":
                 continue
+            user_turn += 1
             text = turn["utterance"]
             for frame in turn["frames"]:
                 for slot in frame.get("slots", []):
@@ -184,18 +191,71 @@ def change_examples(path: Path) -> Iterator[tuple[list[str], int]]:
                     kind = fact_key(kind)
                     value = text[slot["start"] : slot["exclusive_end"]]
                     where = (frame["service"], slot["slot"])
-                    before = latest.get(kind)
-                    if before is not None and before[2].casefold() != value.casefold():
-                        yield (
-                            change_features(text, kind, before[2], value),
-                            int(before[:2] == where),
+                    same = current.get(where)
+                    if same is not None and same[1].casefold() == value.casefold():
+                        continue  # said again
+                    rivals = sorted(
+                        (
+                            (at, entry)
+                            for at, entry in current.items()
+                            if entry[0] == kind and entry[1].casefold() != value.casefold()
+                        ),
+                        key=lambda item: -item[1][3],
+                    )
+                    case: ChangeCase = [
+                        (
+                            change_features(
+                                text,
+                                kind,
+                                entry[1],
+                                value,
+                                old_said=entry[2],
+                                rank=rank,
+                                gap=user_turn - entry[3],
+                            ),
+                            int(at == where),
                         )
-                    latest[kind] = (*where, value)
+                        for rank, (at, entry) in enumerate(rivals)
+                    ]
+                    if case:
+                        yield case
+                    current[where] = (kind, value, text, user_turn)
 
 
-def change_model_train(path: Path, *, progress: Progress | None = None) -> ChangeModel:
+def change_decisions(
+    model: ChangeModel, cases: list[ChangeCase], threshold: float
+) -> dict[str, float]:
+    """How often the filing decides right on these cases: the current value it replaces (the
+    likeliest, if likely enough) or none; and how often a replacement is missed or invented."""
+    right = missed = invented = wrong_one = 0
+    for case in cases:
+        scores = [
+            1.0 / (1.0 + np.exp(-float(model.weights[_change_buckets(f)].sum()))) for f, _ in case
+        ]
+        best = int(np.argmax(scores))
+        chosen = best if scores[best] >= threshold else None
+        gold = next((i for i, (_, label) in enumerate(case) if label), None)
+        right += chosen == gold
+        missed += gold is not None and chosen is None
+        invented += gold is None and chosen is not None
+        wrong_one += gold is not None and chosen is not None and chosen != gold
+    n = max(1, len(cases))
+    return {
+        "accuracy": round(right / n, 4),
+        "missed": round(missed / n, 4),
+        "invented": round(invented / n, 4),
+        "wrong_one": round(wrong_one / n, 4),
+        "cases": len(cases),
+    }
+
+
+def change_model_train(
+    path: Path, *, dev: Path | None = None, progress: Progress | None = None
+) -> ChangeModel:
+    """Fit the pairwise change model on SGD train (seconds); scored on SGD dev when given."""
     say = progress or (lambda line: None)
-    examples = list(change_examples(path))
+    cases = list(change_cases(path))
+    examples = [pair for case in cases for pair in case]
     rows = [_change_buckets(features) for features, _ in examples]
     labels = np.array([label for _, label in examples])
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
@@ -205,13 +265,18 @@ def change_model_train(path: Path, *, progress: Progress | None = None) -> Chang
         shape=(len(rows), CHANGE_BUCKETS),
     )
     matrix.sum_duplicates()
-    held = np.arange(len(rows)) % 5 == 0
-    model = LogisticRegression(C=0.5, max_iter=400, fit_intercept=False)
-    model.fit(matrix[~held], labels[~held])
-    accuracy = float((model.predict(matrix[held]) == labels[held]).mean())
-    say(
-        f"change model: {len(rows)} examples ({labels.mean():.0%} replacements),"
-        f" held-out accuracy {accuracy:.3f}"
-    )
+    model = LogisticRegression(C=0.5, max_iter=600, fit_intercept=False)
     model.fit(matrix, labels)
-    return ChangeModel(model.coef_[0].copy())
+    changes = ChangeModel(model.coef_[0].copy())
+    say(
+        f"change model: {len(cases)} cases, {len(examples)} pairs"
+        f" ({labels.mean():.0%} replacements)"
+    )
+    if dev is not None:
+        dev_cases = list(change_cases(dev))
+        for threshold in (0.3, 0.4, 0.5, 0.6):
+            say(
+                f"change model on SGD dev, threshold {threshold}: "
+                f"{change_decisions(changes, dev_cases, threshold)}"
+            )
+    return changes

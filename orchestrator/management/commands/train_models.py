@@ -18,6 +18,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--intent", action="store_true", help="retrain the intent model")
         parser.add_argument("--sentiment", action="store_true", help="retrain sentiment")
+        parser.add_argument("--signals", action="store_true", help="retrain churn/buying signals")
 
     def handle(self, *args: Any, **options: Any) -> None:
         kinds = [kind for kind in MODEL_KINDS if options[kind]] or list(MODEL_KINDS)

@@ -111,8 +111,10 @@ class EntitiesAgent:
     name: str = "entities"
     # `pii` because reading the contact details a customer states is this agent's job: it is
     # how a new phone or e-mail is linked to them. The other agents get them masked.
+    # `messages` because which stored value a new one replaces is read from the words around
+    # the old value in the turn that stated it.
     reads: frozenset[Partition] = field(
-        default_factory=lambda: frozenset({Partition.BUSINESS, Partition.PII})
+        default_factory=lambda: frozenset({Partition.BUSINESS, Partition.PII, Partition.MESSAGES})
     )
     may_write: frozenset[WriteKind] = frozenset(
         {

@@ -50,10 +50,10 @@ def test_signed_sms_becomes_a_reply_with_its_pipeline_run_and_agent_runs(
     }
     assert reads["agent:intent"] == ["messages"]
     assert reads["agent:sentiment"] == ["emotion"]
-    assert reads["agent:entities"] == ["business", "pii"]
+    assert reads["agent:entities"] == ["business", "messages", "pii"]
     assert reads["agent:responder"] == ["business", "profile"]
     entities_run = AgentRun.objects.get(pipeline_run=run, agent_name="entities")
-    assert entities_run.partitions == ["business", "pii"]
+    assert entities_run.partitions == ["business", "messages", "pii"]
     assert "business" in entities_run.read_versions
 
 

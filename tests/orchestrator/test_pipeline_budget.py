@@ -80,7 +80,7 @@ def test_one_message_reads_in_30_queries_and_leaves_at_most_8_audit_entries(
     assert reads == {
         "agent:intent": ["messages"],
         "agent:sentiment": ["emotion"],
-        "agent:entities": ["business", "pii"],
+        "agent:entities": ["business", "messages", "pii"],
         "agent:rules": ["business"],
         "agent:router": ["emotion"],
         "agent:responder": ["business", "profile"],

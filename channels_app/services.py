@@ -30,6 +30,7 @@ from memory.services import (
     message_record_inbound,
     message_record_outbound,
 )
+from orchestrator.intelligence.names import CLOSING, looks_like_a_name_line
 from orchestrator.models import ResponseClock
 from orchestrator.people.clocks import response_clock_stop
 from orchestrator.pipeline import VoiceReply, call_greeting, voice_turn_reply
@@ -264,12 +265,28 @@ def email_receive(*, email: InboundEmail, received_at: dt.datetime | None = None
             thread_key=email_thread_key(email=email),
             subject=email.subject,
             sent_at=received_at,
-            display_name=email.sender_name,
+            display_name=email.sender_name or signed_full_name(email.sign_off),
             metadata=email.metadata(),
         )
         if record.created:
             _message_hand_off(record.message)
     return record
+
+
+def signed_full_name(sign_off: str) -> str:
+    """The full name an e-mail is signed with ("Thanks,\nBram Pettersen\nParalegal"), for a
+    sender whose From header gives none: the first line under the closing that is only a first
+    and last name. A first name alone says too little about who wrote to count."""
+    lines = [line.strip() for line in sign_off.splitlines() if line.strip()]
+    for index, line in enumerate(lines[:4]):
+        if CLOSING.match(line):
+            continue
+        words = line.rstrip(",.").split()
+        if 2 <= len(words) <= 3 and looks_like_a_name_line(line):
+            return " ".join(words)
+        if index > 0:
+            break
+    return ""
 
 
 @dataclass(frozen=True)

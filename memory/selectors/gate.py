@@ -654,18 +654,7 @@ def emotion_trend(customer: Customer) -> EmotionView | None:
     ]
     if not readings:
         return None
-    half_life = settings.RAPPORT_EMOTION_HALF_LIFE
-    weights = [math.pow(0.5, rank / half_life) for rank in range(len(readings))]
-    score = sum(w * r.score for w, r in zip(weights, readings, strict=True)) / sum(weights)
-    newer, older = readings[: len(readings) // 2 or 1], readings[len(readings) // 2 :]
-    shift = _mean(r.score for r in newer) - _mean(r.score for r in older or newer)
-    direction = "improving" if shift > 0.2 else "worsening" if shift < -0.2 else "steady"
-    points = tuple(
-        SentimentPoint(at=r.read_at, label=r.label, score=r.score) for r in reversed(readings)
-    )
-    return EmotionView(
-        label=readings[0].label, score=round(score, 3), direction=direction, points=points
-    )
+    return _emotion_of(readings)
 
 
 def _mean(values: Iterable[float]) -> float:
@@ -922,7 +911,8 @@ def _emotions(customer_ids: list[int]) -> dict[int, EmotionView]:
 
 
 def _emotion_of(readings: list[SentimentReading]) -> EmotionView:
-    """`emotion_trend`'s arithmetic on readings already read, newest first."""
+    """The mood of readings already read, newest first (see `emotion_trend`): one place for
+    the arithmetic, shared by single reads and list pages."""
     half_life = settings.RAPPORT_EMOTION_HALF_LIFE
     weights = [math.pow(0.5, rank / half_life) for rank in range(len(readings))]
     score = sum(w * r.score for w, r in zip(weights, readings, strict=True)) / sum(weights)

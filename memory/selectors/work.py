@@ -38,6 +38,18 @@ WORK_SNOOZED = ConversationWork.Status.SNOOZED.value
 WORK_RESOLVED = ConversationWork.Status.RESOLVED.value
 
 
+def _customer_spoke_since_work_changed() -> Exists:
+    """Whether the customer wrote after the conversation was last snoozed or resolved: such a
+    conversation counts as open again, whatever its stored state says."""
+    return Exists(
+        Message.objects.filter(
+            conversation=OuterRef("pk"),
+            direction=Message.Direction.INBOUND,
+            sent_at__gt=OuterRef("work__changed_at"),
+        )
+    )
+
+
 def conversations_for_console(
     *, user_id: int, supervisor: bool, now: dt.datetime | None = None
 ) -> QuerySet[Any]:
@@ -46,13 +58,7 @@ def conversations_for_console(
     or resolved; a customer turn after a snooze or resolve counts as open again) and its
     labels as `label_list`."""
     now = now or timezone.now()
-    spoke_since = Exists(
-        Message.objects.filter(
-            conversation=OuterRef("pk"),
-            direction=Message.Direction.INBOUND,
-            sent_at__gt=OuterRef("work__changed_at"),
-        )
-    )
+    spoke_since = _customer_spoke_since_work_changed()
     return (
         conversations_open_for_queue(user_id=user_id, supervisor=supervisor)
         .prefetch_related(
@@ -132,13 +138,7 @@ def conversations_snoozed(*, now: dt.datetime | None = None) -> QuerySet[Convers
     """Conversations snoozed right now (until a time still to come, the customer silent since):
     their response clocks are paused, so nothing about them is overdue."""
     now = now or timezone.now()
-    spoke_since = Exists(
-        Message.objects.filter(
-            conversation=OuterRef("pk"),
-            direction=Message.Direction.INBOUND,
-            sent_at__gt=OuterRef("work__changed_at"),
-        )
-    )
+    spoke_since = _customer_spoke_since_work_changed()
     return Conversation.objects.filter(
         work__status=WORK_SNOOZED, work__snoozed_until__gt=now
     ).exclude(spoke_since)

@@ -27,3 +27,35 @@ class WebhookReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} {self.key}"
+
+
+class InboundDelivery(models.Model):
+    """A provider's inbound message as it arrived, stored before anything else is done with it:
+    all the webhook does before it answers. A worker records it as a message (customer,
+    conversation, audit entry) and hands it to the pipeline; the sweeper hands on any the
+    queue lost. The fields, which hold the customer's words and number, are cleared once the
+    message is recorded: from then on the message is the record, under its own retention."""
+
+    channel = models.CharField(max_length=10)
+    provider_id = models.CharField(max_length=100, help_text="MessageSid, or the e-mail's id.")
+    fields = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    recorded_at = models.DateTimeField(null=True, blank=True)
+    refused = models.CharField(max_length=200, blank=True, help_text="Why it is no message.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "provider_id"], name="inbound_delivery_unique_provider_id"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["received_at"],
+                name="inbound_delivery_unrecorded",
+                condition=models.Q(recorded_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.provider_id}"

@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import psycopg
 from django.db import InterfaceError, OperationalError, connection
@@ -122,6 +123,48 @@ def unavailable() -> HttpResponse:
     )
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+class RequestsInProgressLimit:
+    """ASGI wrapper: at most `limit` HTTP requests in progress in this process; past that, 503
+    with Retry-After at once.
+
+    Requests beyond the web threads queue for one; unbounded, a burst the process cannot serve
+    would make every request wait its way toward the provider's timeout (Twilio gives up at
+    15 s). A prompt 503 with Retry-After, which providers retry as they do the database's,
+    keeps the accepted ones fast and tells the client to come back. /healthz is never refused
+    for being busy: a load balancer must not take a busy process for a dead one. The count
+    lives on the process's one event loop, so it needs no lock.
+    """
+
+    def __init__(self, app: Callable[..., Any], *, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.in_progress = 0
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
+            await self.app(scope, receive, send)
+            return
+        if self.in_progress >= self.limit:
+            logger.warning("%d requests in progress: %s answered 503", self.limit, scope["path"])
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 503,
+                    "headers": [
+                        (b"content-type", b"text/plain"),
+                        (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": b"Busy; retry shortly.\n"})
+            return
+        self.in_progress += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_progress -= 1
 
 
 class DatabaseUnavailableMiddleware:

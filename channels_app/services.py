@@ -7,14 +7,17 @@ never process memory), and enqueues follow-up work with `transaction.on_commit`.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from channels_app.delivery import delivery_status_advance
-from channels_app.models import WebhookReceipt
+from channels_app.models import InboundDelivery, WebhookReceipt
+from memory.identities import InvalidAddress, identity_kind_for_channel, normalize_identity
 from memory.models import Channel, Conversation, Message
 from memory.selectors import (
     conversation_open_for_thread,
@@ -44,13 +47,24 @@ CALL_ENDED_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "ca
 
 
 def receipt_claim(*, source: str, key: str) -> bool:
-    """Claim a provider delivery inside the caller's transaction; False if it was seen before."""
-    try:
-        with transaction.atomic():
-            WebhookReceipt.objects.create(source=source, key=key[:300])
-    except IntegrityError:
-        return False
-    return True
+    """Claim a provider delivery inside the caller's transaction; False if it was seen before.
+
+    One statement (`ON CONFLICT DO NOTHING`, which PostgreSQL and SQLite both speak): the
+    unique constraint decides, with no savepoint around an insert that may fail. The row is
+    an idempotency key, not graph data, so no audit entry is missed by skipping the ORM save.
+    """
+    quote = connection.ops.quote_name
+    table, source_column, key_column, at_column = (
+        quote(name) for name in (WebhookReceipt._meta.db_table, "source", "key", "received_at")
+    )
+    claim = (
+        f"INSERT INTO {table} ({source_column}, {key_column}, {at_column}) "  # noqa: S608 - our names
+        f"VALUES (%s, %s, %s) ON CONFLICT ({source_column}, {key_column}) DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(claim, [source, key[:300], timezone.now()])
+        inserted: int = cursor.rowcount
+    return inserted == 1
 
 
 def _message_hand_off(message: Message) -> None:
@@ -65,6 +79,120 @@ def _message_hand_off(message: Message) -> None:
 
 
 # SMS ------------------------------------------------------------------------------------------
+
+
+def sms_accept(
+    *,
+    message_sid: str,
+    sender: str,
+    recipient: str,
+    body: str,
+    media: list[dict[str, str]] | None = None,
+    idempotency_token: str = "",
+) -> bool:
+    """Store an inbound SMS as it arrived (once per MessageSid and idempotency token) and,
+    after commit, queue it to be recorded: the webhook's whole job before it answers, one
+    transaction and one enqueue. False for a delivery seen before.
+
+    The sender is normalised here, so an address that can never be an identity is still a
+    400 to Twilio rather than a message that fails on the worker.
+    """
+    normalize_identity(identity_kind_for_channel(Channel.SMS), sender)
+    fields: dict[str, Any] = {"from": sender, "to": recipient, "body": body}
+    if media:
+        fields["media"] = media
+    with transaction.atomic():
+        if idempotency_token and not receipt_claim(
+            source=WebhookReceipt.Source.TWILIO_IDEMPOTENCY_TOKEN, key=idempotency_token
+        ):
+            return False
+        delivery_id = inbound_delivery_store(
+            channel=Channel.SMS, provider_id=message_sid, fields=fields
+        )
+        if delivery_id is None:
+            return False
+        transaction.on_commit(lambda: _delivery_hand_off(delivery_id))
+    return True
+
+
+def inbound_delivery_store(*, channel: str, provider_id: str, fields: dict[str, Any]) -> int | None:
+    """Insert one inbound delivery in a single statement; None when its id was seen before."""
+    quote = connection.ops.quote_name
+    table = quote(InboundDelivery._meta.db_table)
+    columns = ", ".join(
+        quote(name) for name in ("channel", "provider_id", "fields", "received_at", "refused")
+    )
+    unique = f"{quote('channel')}, {quote('provider_id')}"
+    insert = (
+        f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, '') "  # noqa: S608 - our names
+        f"ON CONFLICT ({unique}) DO NOTHING RETURNING {quote('id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(insert, [channel, provider_id[:100], json.dumps(fields), timezone.now()])
+        row = cursor.fetchone()
+    return int(row[0]) if row else None
+
+
+def _delivery_hand_off(delivery_id: int) -> None:
+    """After commit: queue the delivery to be recorded. With the broker away, record it here
+    and now instead (the message is then stored, and the pipeline sweeper hands it on once
+    the broker is back), so what Twilio was told is stored is a message within the request."""
+    from channels_app.tasks import inbound_record
+
+    try:
+        inbound_record.delay(delivery_id)
+    except Exception:  # noqa: BLE001 - any broker failure: the delivery is stored either way
+        logger.warning(
+            "inbound delivery #%s: queue unavailable, recorded in the request", delivery_id
+        )
+        inbound_delivery_record(delivery_id=delivery_id)
+
+
+def inbound_delivery_record(*, delivery_id: int) -> Message | None:
+    """Record a stored delivery as an inbound message (customer, conversation, audit entry)
+    and hand the message to the orchestrator after commit. Idempotent: a delivery recorded
+    before, or a message with its provider id stored by another path, is not recorded again.
+    An address that cannot be an identity marks the delivery refused (no retry helps)."""
+    with transaction.atomic():
+        delivery = InboundDelivery.objects.select_for_update().filter(pk=delivery_id).first()
+        if delivery is None or delivery.recorded_at is not None:
+            return None
+        fields = delivery.fields
+        metadata: dict[str, Any] = {"from": fields["from"], "to": fields["to"]}
+        if fields.get("media"):
+            metadata["media"] = fields["media"]
+        try:
+            record = message_record_inbound(
+                channel=delivery.channel,
+                sender=fields["from"],
+                recipient=fields["to"],
+                text=fields.get("body", ""),
+                provider_id=delivery.provider_id,
+                sent_at=delivery.received_at,
+                metadata=metadata,
+            )
+        except InvalidAddress as error:
+            delivery.refused = str(error)[:200]
+            record = None
+        delivery.recorded_at = timezone.now()
+        delivery.fields = {}
+        delivery.save(update_fields=["recorded_at", "fields", "refused"])
+        if record is None:
+            return None
+        if record.created:
+            _message_hand_off(record.message)
+    return record.message
+
+
+def inbound_deliveries_unrecorded(*, older_than: dt.timedelta, limit: int = 500) -> list[int]:
+    """Deliveries stored at least `older_than` ago and still not recorded (their queued task
+    was lost with the broker or a worker), oldest first."""
+    cutoff = timezone.now() - older_than
+    return list(
+        InboundDelivery.objects.filter(recorded_at__isnull=True, received_at__lte=cutoff)
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
 def sms_receive(

@@ -3,6 +3,7 @@ settling replies a lost attempt left `sending`."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import random
 from typing import Any
@@ -20,6 +21,7 @@ from channels_app.outbound import (
     message_fail,
     outbound_stuck_settle,
 )
+from channels_app.services import inbound_deliveries_unrecorded, inbound_delivery_record
 
 logger = logging.getLogger(__name__)
 
@@ -96,3 +98,38 @@ def outbound_sweep() -> dict[str, int]:
     for message_id in settled.to_resend:
         outbound_deliver.delay(message_id)
     return settled.counts()
+
+
+@shared_task(
+    bind=True,
+    name="channels_app.inbound_record",
+    acks_late=True,
+    ignore_result=True,
+    time_limit=60,
+    soft_time_limit=45,
+    max_retries=None,
+)
+def inbound_record(self: Task[Any, Any], delivery_id: int) -> int | None:
+    """Record one stored inbound delivery as a message and hand it to the pipeline; a
+    database hiccup is retried with backoff (the delivery stays stored meanwhile)."""
+    try:
+        message = inbound_delivery_record(delivery_id=delivery_id)
+    except (OperationalError, InterfaceError) as error:
+        raise self.retry(exc=error, countdown=retry_delay(self.request.retries)) from error
+    return message.pk if message is not None else None
+
+
+@shared_task(
+    name="channels_app.inbound_sweep",
+    acks_late=True,
+    ignore_result=True,
+    time_limit=120,
+    soft_time_limit=100,
+)
+def inbound_sweep() -> int:
+    """Beat: queue again the stored deliveries not recorded after the grace period."""
+    grace = dt.timedelta(seconds=settings.INBOUND_SWEEP_GRACE_SECONDS)
+    lost = inbound_deliveries_unrecorded(older_than=grace)
+    for delivery_id in lost:
+        inbound_record.delay(delivery_id)
+    return len(lost)

@@ -1,5 +1,15 @@
 """ASGI entry point: HTTP through Django (the MCP server's streamable HTTP at /mcp/), websockets
-through Channels."""
+through Channels.
+
+Django's own ASGI handler starts a thread for every request and hops between it and the event
+loop several times (the middleware is sync): about a tenth of a webhook's CPU, and a database
+connection per request in flight, however many. So plain HTTP runs through Django's WSGI
+handler on a fixed pool of RAPPORT_HTTP_THREADS threads per process (a2wsgi), as gunicorn's
+threaded workers would: a thread, and so a pooled database connection, is reused from one
+request to the next, and no more of them are open than there are threads. 0 goes back to
+Django's ASGI handler. Past RAPPORT_HTTP_MAX_IN_PROGRESS requests at once a process answers
+503 with Retry-After rather than queue without bound (channels_app.overload).
+"""
 
 from __future__ import annotations
 
@@ -11,15 +21,27 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()
 
+from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 from channels_app.api.mcp_server import McpHttpApp  # noqa: E402
+from channels_app.overload import RequestsInProgressLimit  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 
 mcp_http_app = McpHttpApp()
+django_wsgi_app: Any = get_wsgi_application()  # a WSGI callable (its stubs say otherwise)
+django_http_app: Any = RequestsInProgressLimit(
+    (
+        WSGIMiddleware(django_wsgi_app, workers=settings.RAPPORT_HTTP_THREADS)
+        if settings.RAPPORT_HTTP_THREADS
+        else django_asgi_app
+    ),
+    limit=settings.RAPPORT_HTTP_MAX_IN_PROGRESS,
+)
 
 
 async def http_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -28,7 +50,7 @@ async def http_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["path"] == mount.rstrip("/") or scope["path"].startswith(mount):
         await mcp_http_app(scope, receive, send)
     else:
-        await django_asgi_app(scope, receive, send)
+        await django_http_app(scope, receive, send)
 
 
 application = ProtocolTypeRouter(

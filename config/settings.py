@@ -118,6 +118,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and RAPPORT
         # before its breaker opens (channels_app.overload).
         "timeout": float(os.environ.get("RAPPORT_DB_POOL_TIMEOUT", "3")),
     }
+# Threads per web process serving plain HTTP (config/asgi.py): each holds at most one database
+# connection, so by default as many as the pool has; 0 uses Django's ASGI handler instead.
+RAPPORT_HTTP_THREADS = int(os.environ.get("RAPPORT_HTTP_THREADS", str(RAPPORT_DB_POOL_MAX or 16)))
+# Requests a web process takes on at once (those beyond the threads wait for one); past it, 503
+# with Retry-After at once instead of a queue that grows toward the provider's timeout.
+RAPPORT_HTTP_MAX_IN_PROGRESS = int(
+    os.environ.get("RAPPORT_HTTP_MAX_IN_PROGRESS", str(8 * (RAPPORT_HTTP_THREADS or 16)))
+)
+# A context read's audit entry, in a transaction of its own, commits without waiting for the
+# disk flush (PostgreSQL `synchronous_commit = off` for that one transaction): 5-6 ms less per
+# read on a busy disk, at the price of losing the last fraction of a second of read entries if
+# the database server crashes (never corrupting the chain: the next durable commit flushes them
+# first, so no seal names an entry that can be lost). Off unless a deployment chooses it.
+RAPPORT_AUDIT_ASYNC_COMMIT = env_bool("RAPPORT_AUDIT_ASYNC_COMMIT")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -200,6 +214,10 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.5,
     "interval_max": 0.5,
 }
+# One result backend per process: Celery's default is one per thread, and under ASGI every
+# request runs on a thread of its own, so each webhook built a backend (and read package
+# metadata) to enqueue one task. Nothing here waits on results across threads.
+CELERY_RESULT_BACKEND_THREAD_SAFE = True
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
     "retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.5},
 }
@@ -208,6 +226,8 @@ CELERY_REDIS_SOCKET_TIMEOUT = 15.0
 # A stored message with no pipeline run after this long is handed to the pipeline again; a run
 # still `running` after PIPELINE_STUCK_AFTER_SECONDS (past every task's time limit) is retried.
 PIPELINE_SWEEP_GRACE_SECONDS = int(os.environ.get("PIPELINE_SWEEP_GRACE_SECONDS", "60"))
+# An inbound delivery stored this long ago and not yet recorded as a message is queued again.
+INBOUND_SWEEP_GRACE_SECONDS = int(os.environ.get("INBOUND_SWEEP_GRACE_SECONDS", "30"))
 PIPELINE_SWEEP_LOOKBACK_HOURS = int(os.environ.get("PIPELINE_SWEEP_LOOKBACK_HOURS", "24"))
 PIPELINE_STUCK_AFTER_SECONDS = int(os.environ.get("PIPELINE_STUCK_AFTER_SECONDS", "300"))
 PIPELINE_MAX_ATTEMPTS = int(os.environ.get("PIPELINE_MAX_ATTEMPTS", "5"))
@@ -381,6 +401,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orchestrator.pipeline_sweep",
         "schedule": float(os.environ.get("PIPELINE_SWEEP_SECONDS", "30")),
     },
+    "inbound-sweep": {
+        "task": "channels_app.inbound_sweep",
+        "schedule": float(os.environ.get("INBOUND_SWEEP_SECONDS", "30")),
+    },
     "outbound-sweep": {
         "task": "channels_app.outbound_sweep",
         "schedule": float(os.environ.get("OUTBOUND_SWEEP_SECONDS", "60")),
@@ -445,7 +469,8 @@ CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL", REDIS_URL)
 if CACHE_REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # One client per process, not per request (Django's handles are per context).
+            "BACKEND": "config.cache.SharedRedisCache",
             "LOCATION": CACHE_REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "rapport-cache"),
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},

@@ -165,7 +165,7 @@ class ContextPack:
             doing = self.handover.topic.replace("_", " ")
             topic = f", in the middle of {doing}" if doing else ""
             lines.append(f"{moved}{topic}.")
-            lines += [line for line in self.handover.summary.splitlines() if line.strip()]
+            lines += _handover_news(self.handover.summary, has_turns=bool(self.turns))
         if self.emotion is not None:
             lines.append(f"Mood: {self.emotion.label} now, {self.emotion.direction}.")
         strong = [s for s in self.signals if s.level != "low"]
@@ -245,6 +245,43 @@ def _mask(line: str, superseded: tuple[str, ...]) -> str:
             line = re.sub(pattern, "(since replaced)", line, flags=re.IGNORECASE)
             folded = line.casefold()
     return line
+
+
+# Lines of a stored hand-over summary (orchestrator.handover) that the pack already says in
+# its own lines: where the customer came from and the topic ("Moved from ..."), the open
+# cases, and what they last said when their turns are in the pack. Under a word budget, the
+# same thing said twice pushes out a fact the agent needs.
+_HANDOVER_REPEATS = ("Continued from ", "In the middle of:", "Open: ")
+
+
+def _handover_news(summary: str, *, has_turns: bool) -> list[str]:
+    """The hand-over summary's lines that add to the pack, the hand-off cut to its gist."""
+    news = []
+    for line in (raw.strip() for raw in summary.splitlines()):
+        if not line or line.startswith(_HANDOVER_REPEATS):
+            continue
+        if has_turns and line.startswith("Last said:"):
+            continue
+        if line.startswith("With people (") and "):" in line:
+            handoff = line[len("With people (") :].split(",", 1)[0].split(")", 1)[0]
+            line = f"With people ({handoff}): they answer until a person releases the customer."
+        news.append(line)
+    return news
+
+
+def superseded_values(replaced: list[str], still_true: set[str]) -> tuple[str, ...]:
+    """The replaced values to mask wherever they are quoted, newest first: each one, and each
+    part of a replaced list ("March 10th, the 14th") or appointment ("August 13 at 3:00pm",
+    first written "3:00pm on August 13") that no current value (casefolded in `still_true`)
+    holds."""
+    parts = [
+        part.strip()
+        for value in replaced
+        if ", " in value or " at " in value
+        for part in re.split(r", | at ", value)
+        if not any(part.strip().casefold() in true for true in still_true)
+    ]
+    return tuple(dict.fromkeys(replaced + parts))
 
 
 def _one_line(text: str) -> str:

@@ -1,11 +1,12 @@
 """The access watch: every agent's and API client's context reads, judged as they happen, and
 the quarantine of one that misbehaves.
 
-The gate calls `watch_begin` before it reads and `AgentWatch.observe` once the access entry is
-written, in the same request: a threshold crossed quarantines the actor there and then (its
-next read is refused), tells supervisors, and leaves an audit entry saying why. The sliding
-windows live in Redis when REDIS_URL is set, else they are counted from the audit trail, so
-every web and worker process sees the same counts.
+The gate calls `watch_begin` before it reads (or asks `watches_ask`'s questions in its own
+read statement and hands the answers to `watches_judge`) and `AgentWatch.observe` once the
+access entry is written, in the same request: a threshold crossed quarantines the actor there
+and then (its next read is refused), tells supervisors, and leaves an audit entry saying why.
+The sliding windows live in Redis when REDIS_URL is set, else they are counted from the audit
+trail, so every web and worker process sees the same counts.
 
 An agent reads for a piece of work: its correlation id names the message (`message:<id>`) or
 conversation (`conversation:<id>`) of this customer it is working on. A read that names none is
@@ -17,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -35,6 +37,8 @@ from memory.events import ActorQuarantined, ActorQuarantineLifted, publish
 from memory.models import ActorQuarantine, AuditEntry, Conversation, Message
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from memory.actors import Actor
 
 logger = logging.getLogger(__name__)
@@ -117,6 +121,9 @@ class AgentWatch:
     # The anomaly this very read would be, judged before anything is read: the read that
     # crosses a threshold is refused, not served and then regretted.
     crossing: tuple[AnomalyKind, str] | None = None
+    # The windows after this read, when it was added to them as it was judged (one round trip
+    # for both): observing it then counts nothing more.
+    after: Windows | None = None
 
     @property
     def refusal(self) -> str | None:
@@ -144,7 +151,7 @@ class AgentWatch:
         """Count the read (its entry already written) and quarantine the agent or client if it
         crossed a threshold; returns the quarantine when it was put in place now. `windows`
         when they were already counted for several reads at once (`watches_observe`)."""
-        windows = windows or self._windows_after(entry)
+        windows = windows or self.after or self._windows_after(entry)
         if self.quarantined:
             return None
         crossed = self.crossing or self._crossed(windows, entry)
@@ -243,7 +250,9 @@ class AgentWatch:
 def watches_observe(observed: list[tuple[AgentWatch, AuditEntry]]) -> list[ActorQuarantine | None]:
     """`AgentWatch.observe` for several reads written together (a context pack shared by the
     agents of one message): their windows counted in one Redis round trip."""
-    windows: list[Windows | None] = [watch._windows_prior_after(entry) for watch, entry in observed]
+    windows: list[Windows | None] = [
+        watch.after or watch._windows_prior_after(entry) for watch, entry in observed
+    ]
     pending = [i for i, counted in enumerate(windows) if counted is None]
     if len(pending) > 1:
         try:
@@ -263,52 +272,125 @@ def watches_observe(observed: list[tuple[AgentWatch, AuditEntry]]) -> list[Actor
 
 
 def watch_begin(
-    *, actor: Actor, customer_id: int, correlation_id: str, started: float
+    *,
+    actor: Actor,
+    customer_id: int,
+    correlation_id: str,
+    started: float,
+    refused: bool | None = None,
 ) -> AgentWatch | None:
     """Start watching one read by an agent or an API/MCP client (people and Rapport itself are
     not watched) and judge it before it is served: one query (whether it is quarantined, when
     a quarantine was last lifted, what work stands behind the read and, without Redis, its
     windows so far), or that query and one Redis round trip. A client answers to no piece of
-    work, so only its volume and its refusals are judged."""
+    work, so only its volume and its refusals are judged. With `refused` (whether the read is
+    refused by the actor's scope) that round trip also counts the read (`watches_judge`)."""
     (watch,) = watches_begin(
-        actors=[actor], customer_id=customer_id, correlation_id=correlation_id, started=started
+        actors=[actor],
+        customer_id=customer_id,
+        correlation_id=correlation_id,
+        started=started,
+        refused=None if refused is None else [refused],
     )
     return watch
 
 
 def watches_begin(
-    *, actors: list[Actor], customer_id: int, correlation_id: str, started: float
+    *,
+    actors: list[Actor],
+    customer_id: int,
+    correlation_id: str,
+    started: float,
+    refused: Sequence[bool] | None = None,
 ) -> list[AgentWatch | None]:
     """`watch_begin` for several actors reading one customer for the same work (the agents
     sharing a message's context pack): still one query and one Redis round trip in all."""
-    watched = [i for i, actor in enumerate(actors) if actor.label.startswith(WATCHED_PREFIXES)]
-    watches: list[AgentWatch | None] = [None] * len(actors)
-    if not watched:
-        return watches
-    limits = Thresholds.from_settings()
-    columns: list[QuerySet[Any]] = []
+    questions = watches_ask(actors=actors, customer_id=customer_id, correlation_id=correlation_id)
+    return watches_judge(
+        questions=questions,
+        answers=scalars_read(questions.columns) if questions.columns else [],
+        customer_id=customer_id,
+        correlation_id=correlation_id,
+        started=started,
+        refused=refused,
+    )
+
+
+@dataclass(frozen=True)
+class WatchQuestions:
+    """What the watch asks the database before reads of one customer: one scalar subquery per
+    column (SQL and its parameters), so the gate can ask them in the statement that reads the
+    customer's context instead of a round trip of their own. `watched` are the actors (by
+    position) it asks about, `widths` how many columns each."""
+
+    actors: tuple[Actor, ...]
+    watched: tuple[int, ...]
+    widths: tuple[int, ...]
+    columns: tuple[tuple[str, tuple[Any, ...]], ...]
+
+
+def watches_ask(
+    *, actors: Sequence[Actor], customer_id: int, correlation_id: str
+) -> WatchQuestions:
+    """The watch's questions for these actors' reads of one customer (none for people and
+    Rapport itself): whether each is quarantined, what work stands behind the read, when a
+    quarantine was last lifted and, without Redis, its windows so far."""
+    watched = tuple(i for i, actor in enumerate(actors) if actor.label.startswith(WATCHED_PREFIXES))
+    columns: list[tuple[str, tuple[Any, ...]]] = []
     widths: list[int] = []
+    if not watched:
+        return WatchQuestions(actors=tuple(actors), watched=(), widths=(), columns=())
+    limits = Thresholds.from_settings()
+    quarantines = connection.ops.quote_name(ActorQuarantine._meta.db_table)
+    work = _work_behind_sql(correlation_id, customer_id)
     for i in watched:
         label = actors[i].label
         key = quarantine_key(label)
-        asked: list[QuerySet[Any]] = [
-            ActorQuarantine.objects.filter(actor=key, active=True).values("pk")[:1],
-            _work_behind(correlation_id, customer_id).values("pk")[:1]
-            if label.startswith("agent:")
-            else Message.objects.none().values("pk"),
-            ActorQuarantine.objects.filter(actor=key, lifted_at__isnull=False).values("lifted_at")[
-                :1
-            ],
+        asked = [
+            (f"SELECT id FROM {quarantines} WHERE active AND actor = %s", (key,)),  # noqa: S608 - table from _meta
+            work if label.startswith("agent:") else ("NULL", ()),
+            (
+                f"SELECT lifted_at FROM {quarantines} WHERE actor = %s AND lifted_at IS NOT NULL",  # noqa: S608 - table from _meta
+                (key,),
+            ),
         ]
         if not _redis_url():
-            asked += _db_window_columns(label=key, customer_id=customer_id, limits=limits)
+            asked += [
+                _compiled(queryset)
+                for queryset in _db_window_columns(
+                    label=key, customer_id=customer_id, limits=limits
+                )
+            ]
         widths.append(len(asked))
         columns += asked
-    row = _scalars(columns)
+    return WatchQuestions(
+        actors=tuple(actors), watched=watched, widths=tuple(widths), columns=tuple(columns)
+    )
+
+
+def watches_judge(
+    *,
+    questions: WatchQuestions,
+    answers: Sequence[Any],
+    customer_id: int,
+    correlation_id: str,
+    started: float,
+    refused: Sequence[bool] | None = None,
+) -> list[AgentWatch | None]:
+    """Judge each watched read before it is served, from the answers to `questions` (in their
+    order) and, with Redis, one round trip for the windows of all of them. With `refused`
+    (per actor, whether its read is refused by its scope already), that round trip also adds
+    the reads to the windows, so observing them afterwards needs none."""
+    actors = questions.actors
+    watches: list[AgentWatch | None] = [None] * len(actors)
+    if not questions.watched:
+        return watches
+    limits = Thresholds.from_settings()
     peeks: list[tuple[AgentWatch, dt.datetime | None]] = []
+    peeked: list[int] = []
     at = 0
-    for i, width in zip(watched, widths, strict=True):
-        values, at = row[at : at + width], at + width
+    for i, width in zip(questions.watched, questions.widths, strict=True):
+        values, at = answers[at : at + width], at + width
         label = actors[i].label
         watch = AgentWatch(
             agent=label.partition(":")[2],
@@ -323,9 +405,9 @@ def watches_begin(
         )
         watches[i] = watch
         if len(values) > 3:
-            burst, baseline, customers, seen_here, refused = (int(v or 0) for v in values[3:])
+            burst, baseline, customers, seen_here, refusals = (int(v or 0) for v in values[3:])
             watch.prior = Windows(
-                burst=burst, baseline=baseline, customers=customers, refused=refused
+                burst=burst, baseline=baseline, customers=customers, refused=refusals
             )
             watch.seen_customer = seen_here > 0
             watch.judge_before(watch.prior)
@@ -333,18 +415,21 @@ def watches_begin(
             watch.judge_before(None)
         else:
             peeks.append((watch, _moment(values[2])))
+            peeked.append(i)
     if peeks:
         try:
             seen = _redis_windows_peek_many(
                 [(watch.key, lifted_at) for watch, lifted_at in peeks],
                 customer_id=customer_id,
                 limits=limits,
+                adds=[refused[i] for i in peeked] if refused is not None else None,
             )
         except redis.RedisError:
             logger.warning("anomaly windows: Redis unavailable, judging the read afterwards")
-            seen = [(None, False)] * len(peeks)
-        for (watch, _), (windows, here) in zip(peeks, seen, strict=True):
+            seen = [(None, False, None)] * len(peeks)
+        for (watch, _), (windows, here, after) in zip(peeks, seen, strict=True):
             watch.seen_customer = here
+            watch.after = after
             watch.judge_before(windows)
     return watches
 
@@ -359,33 +444,44 @@ def _moment(value: Any) -> dt.datetime | None:
     return parsed
 
 
-def _work_behind(correlation_id: str, customer_id: int) -> QuerySet[Any]:
-    """The work a correlation id names, for this customer (empty if none): an inbound message
-    or a conversation of theirs. Matched on the message's customer now: a merge mid-run moves
-    the message, and the work with it."""
+def _work_behind_sql(correlation_id: str, customer_id: int) -> tuple[str, tuple[Any, ...]]:
+    """The work a correlation id names, for this customer, as a scalar subquery (NULL if none):
+    an inbound message or a conversation of theirs. Matched on the message's customer now: a
+    merge mid-run moves the message, and the work with it."""
     kind, _, ident = correlation_id.partition(":")
     if not (ident.isascii() and ident.isdigit() and len(ident) < 19):
-        return Message.objects.none()
+        return "NULL", ()
+    quote = connection.ops.quote_name
     if kind == "message":
-        return Message.objects.filter(
-            pk=int(ident), customer_id=customer_id, direction=Message.Direction.INBOUND
+        return (
+            f"SELECT id FROM {quote(Message._meta.db_table)} "  # noqa: S608 - table from _meta
+            "WHERE id = %s AND customer_id = %s AND direction = %s",
+            (int(ident), customer_id, Message.Direction.INBOUND.value),
         )
     if kind == "conversation":
-        return Conversation.objects.filter(pk=int(ident), customer_id=customer_id)
-    return Message.objects.none()
+        return (
+            f"SELECT id FROM {quote(Conversation._meta.db_table)} "  # noqa: S608 - table from _meta
+            "WHERE id = %s AND customer_id = %s",
+            (int(ident), customer_id),
+        )
+    return "NULL", ()
 
 
-def _scalars(columns: list[QuerySet[Any]]) -> list[Any]:
-    """Run several one-value queries as one SELECT of scalar subqueries."""
+def _compiled(queryset: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
+    """A one-value queryset as a scalar subquery's SQL ("NULL" for one that cannot match)."""
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:
+        return "NULL", ()
+    return sql, tuple(params)
+
+
+def scalars_read(columns: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
+    """Run several one-value queries (SQL and parameters) as one SELECT of scalar subqueries."""
     parts: list[str] = []
     params: list[Any] = []
-    for queryset in columns:
-        try:
-            sql, sub_params = queryset.query.sql_with_params()
-        except EmptyResultSet:
-            parts.append("NULL")
-            continue
-        parts.append(f"({sql})")
+    for sql, sub_params in columns:
+        parts.append(sql if sql == "NULL" else f"({sql})")
         params.extend(sub_params)
     with connection.cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(parts), params)
@@ -450,9 +546,9 @@ def _db_window_columns(*, label: str, customer_id: int, limits: Thresholds) -> l
 
 def _db_windows(*, label: str, customer_id: int, limits: Thresholds) -> Windows:
     """The windows counted from the audit trail, this read (already written) included."""
+    columns = _db_window_columns(label=label, customer_id=customer_id, limits=limits)
     burst, baseline, customers, _, refused = (
-        int(v or 0)
-        for v in _scalars(_db_window_columns(label=label, customer_id=customer_id, limits=limits))
+        int(v or 0) for v in scalars_read([_compiled(queryset) for queryset in columns])
     )
     return Windows(burst=burst, baseline=baseline, customers=customers, refused=refused)
 
@@ -486,61 +582,83 @@ def _redis_windows_add_many(
     """Add reads (actor key, its entry, the customer) to their actors' windows and count each
     actor's windows after its read, all in one round trip."""
     now = time.time()
-    keep = max(limits.baseline_seconds, limits.customers_seconds, limits.refused_seconds)
     pipe = _redis_client(_redis_url()).pipeline(transaction=True)
-    plans: list[list[str]] = []
-    for key, entry, customer_id in reads:
-        refused = entry.outcome == AuditEntry.Outcome.REFUSED
-        reads_key, customers, refusals = _keys(key)
-        pipe.zadd(reads_key, {str(entry.pk): now})
-        pipe.zremrangebyscore(reads_key, "-inf", now - limits.baseline_seconds)
-        pipe.zcount(reads_key, now - limits.burst_seconds, "+inf")
-        pipe.zcount(reads_key, "-inf", f"({now - limits.burst_seconds}")
-        pipe.zadd(customers, {str(customer_id): now})
-        pipe.zremrangebyscore(customers, "-inf", now - limits.customers_seconds)
-        pipe.zcard(customers)
-        if refused:
-            pipe.zadd(refusals, {str(entry.pk): now})
-        pipe.zremrangebyscore(refusals, "-inf", now - limits.refused_seconds)
-        pipe.zcard(refusals)
-        for zset in (reads_key, customers, refusals):
-            pipe.expire(zset, keep)
-        plans.append(_commands(refused))
+    plans = [
+        _windows_add_queue(
+            pipe,
+            key=key,
+            member=str(entry.pk),
+            customer_id=customer_id,
+            refused=entry.outcome == AuditEntry.Outcome.REFUSED,
+            now=now,
+            limits=limits,
+        )
+        for key, entry, customer_id in reads
+    ]
     results = pipe.execute()
     counted: list[Windows] = []
     at = 0
     for commands in plans:
         replies, at = results[at : at + len(commands)], at + len(commands)
-        counts = [r for r, cmd in zip(replies, commands, strict=True) if cmd == "count"]
-        burst, baseline, distinct, refused_count = (int(c) for c in counts)
-        counted.append(
-            Windows(burst=burst, baseline=baseline, customers=distinct, refused=refused_count)
-        )
+        counted.append(_windows_counted(replies, commands))
     return counted
 
 
-def _redis_windows_peek(
-    *, key: str, customer_id: int, limits: Thresholds, lifted_at: dt.datetime | None
-) -> tuple[Windows, bool]:
-    """The actor's windows before this read, and whether this customer is in them, in one
-    round trip."""
-    ((seen, here),) = _redis_windows_peek_many(
-        [(key, lifted_at)], customer_id=customer_id, limits=limits
-    )
-    assert seen is not None  # noqa: S101 - counted from Redis, never left out
-    return seen, here
+def _windows_add_queue(
+    pipe: redis.client.Pipeline[bytes],
+    *,
+    key: str,
+    member: str,
+    customer_id: int,
+    refused: bool,
+    now: float,
+    limits: Thresholds,
+) -> list[str]:
+    """Queue one read's addition to its actor's windows, and their counts after it, on `pipe`;
+    the commands queued, to find the counts among the replies (`_windows_counted`)."""
+    keep = max(limits.baseline_seconds, limits.customers_seconds, limits.refused_seconds)
+    reads_key, customers, refusals = _keys(key)
+    pipe.zadd(reads_key, {member: now})
+    pipe.zremrangebyscore(reads_key, "-inf", now - limits.baseline_seconds)
+    pipe.zcount(reads_key, now - limits.burst_seconds, "+inf")
+    pipe.zcount(reads_key, "-inf", f"({now - limits.burst_seconds}")
+    pipe.zadd(customers, {str(customer_id): now})
+    pipe.zremrangebyscore(customers, "-inf", now - limits.customers_seconds)
+    pipe.zcard(customers)
+    if refused:
+        pipe.zadd(refusals, {member: now})
+    pipe.zremrangebyscore(refusals, "-inf", now - limits.refused_seconds)
+    pipe.zcard(refusals)
+    for zset in (reads_key, customers, refusals):
+        pipe.expire(zset, keep)
+    return _commands(refused)
+
+
+def _windows_counted(replies: list[Any], commands: list[str]) -> Windows:
+    counts = [r for r, cmd in zip(replies, commands, strict=True) if cmd == "count"]
+    burst, baseline, distinct, refused_count = (int(c) for c in counts)
+    return Windows(burst=burst, baseline=baseline, customers=distinct, refused=refused_count)
 
 
 def _redis_windows_peek_many(
-    actors: list[tuple[str, dt.datetime | None]], *, customer_id: int, limits: Thresholds
-) -> list[tuple[Windows | None, bool]]:
+    actors: list[tuple[str, dt.datetime | None]],
+    *,
+    customer_id: int,
+    limits: Thresholds,
+    adds: Sequence[bool] | None = None,
+) -> list[tuple[Windows | None, bool, Windows | None]]:
     """Each actor's windows before this read, and whether this customer is in them, all in one
     round trip. Reads before a lifted quarantine are dropped here too, so a lift holds even
-    if the windows were not cleared when it was made."""
+    if the windows were not cleared when it was made.
+
+    With `adds` (whether each read is refused already, by its scope), each read is also added
+    to its actor's windows in that same round trip, and the windows after it counted (else
+    None): what `AgentWatch.observe` would otherwise add and count in one more, once the entry
+    is written. The read is counted under a token of its own instead of its entry's id."""
     now = time.time()
     pipe = _redis_client(_redis_url()).pipeline(transaction=True)
-    widths: list[int] = []
-    for key, lifted_at in actors:
+    plans: list[tuple[int, list[str]]] = []
+    for i, (key, lifted_at) in enumerate(actors):
         reads, customers, refusals = _keys(key)
         width = 6
         if lifted_at is not None:
@@ -553,17 +671,32 @@ def _redis_windows_peek_many(
         pipe.zcard(customers)
         pipe.zscore(customers, str(customer_id))
         pipe.zcount(refusals, now - limits.refused_seconds, "+inf")
-        widths.append(width)
+        added: list[str] = []
+        if adds is not None:
+            added = _windows_add_queue(
+                pipe,
+                key=key,
+                member=f"read:{uuid.uuid4().hex}",
+                customer_id=customer_id,
+                refused=adds[i],
+                now=now,
+                limits=limits,
+            )
+        plans.append((width, added))
     results = pipe.execute()
-    seen: list[tuple[Windows | None, bool]] = []
+    seen: list[tuple[Windows | None, bool, Windows | None]] = []
     at = 0
-    for width in widths:
+    for width, added in plans:
         *_, burst, baseline, distinct, score, refused = results[at : at + width]
         at += width
         windows = Windows(
             burst=int(burst), baseline=int(baseline), customers=int(distinct), refused=int(refused)
         )
-        seen.append((windows, score is not None))
+        after = None
+        if added:
+            after = _windows_counted(results[at : at + len(added)], added)
+            at += len(added)
+        seen.append((windows, score is not None, after))
     return seen
 
 

@@ -25,6 +25,7 @@ from memory.selectors import (
     customer_find_by_identity,
     customer_get,
     fact_find_current,
+    merge_proposals_pending_for,
 )
 from memory.services import LinkEvidence
 from memory.services.proposals import names_match
@@ -235,6 +236,7 @@ def _identity_link(*, agent: str, write: ProposedWrite, message: Message) -> dic
             ),
             proposed_by=f"agent:{agent}",
             evidence_message=message,
+            evidence=[LinkEvidence.CONTACT],
         )
         return {"value": write.value, "merge_proposed_with": holder.pk}
     except InvalidAddress:
@@ -270,6 +272,7 @@ def _link_by_evidence(*, agent: str, write: ProposedWrite, message: Message) -> 
         return {"value": "", "skipped": "no other record holds what was quoted"}
     postcodes = {str(code) for code in detail.get("postcodes", [])}
     holders = {holder_id: customer_get(customer_id=holder_id) for holder_id in sorted(found)}
+    _join_through_pending(name=name, holders=holders, found=found, quoted=quoted, agent=agent)
     for holder_id in holders:
         if postcodes and postcodes & _postcodes_of(holder_id):
             found[holder_id].add(LinkEvidence.POSTCODE)
@@ -303,6 +306,59 @@ def _link_by_evidence(*, agent: str, write: ProposedWrite, message: Message) -> 
         if message.customer_id == holder_id:
             break
     return outcomes[-1] if outcomes else {"value": "", "skipped": "only merged-away records"}
+
+
+def _join_through_pending(
+    *,
+    name: str,
+    holders: dict[int, Customer],
+    found: dict[int, set[str]],
+    quoted: dict[int, list[str]],
+    agent: str,
+) -> None:
+    """A nameless record the sender quoted (their reference) may be waiting on a person's
+    decision about a record it said it was (it stated that record's e-mail, say): when the
+    sender gives that record's full name, the reference and the name point at one person
+    through the pair. Three pieces across three records (the pair's own, the reference,
+    the name) decide the pair, and the merged record stands in for both below.
+
+    ("I'll send the details from ana@example.com" from a new phone, then a call from a third
+    phone: "Ana Ruiz here, about order 88123".) Names that clash, or a pair a person was
+    asked about because of them, are left to the person.
+    """
+    if not name:
+        return
+    for holder_id in list(holders):
+        holder = holders.get(holder_id)
+        if holder is None or holder.display_name or holder.merged_into_id is not None:
+            continue
+        for proposal in merge_proposals_pending_for(customer_id=holder_id):
+            partner = (
+                proposal.other_customer if proposal.customer_id == holder_id else proposal.customer
+            )
+            # Only a pair resting on the holder's stating the partner's own e-mail or phone:
+            # a pair made by quoting a reference is someone asking after another's case, and
+            # a name said later must not fold the asker into the owner.
+            if set(proposal.evidence) != {LinkEvidence.CONTACT}:
+                continue
+            if partner.merged_into_id is not None:
+                continue
+            if not names_match(name, partner.display_name):
+                continue
+            memory_services.merge_proposal_decide(
+                proposal=proposal, accept=True, decided_by=f"agent:{agent}"
+            )
+            survivor = customer_get(customer_id=holder_id)
+            if survivor.merged_into_id is not None:
+                survivor = customer_get(customer_id=survivor.merged_into_id)
+            pieces = found.pop(holder_id, set()) | found.pop(partner.pk, set())
+            said = quoted.pop(holder_id, []) + quoted.pop(partner.pk, [])
+            holders.pop(holder_id, None)
+            holders.pop(partner.pk, None)
+            holders[survivor.pk] = survivor
+            found[survivor.pk] = pieces
+            quoted[survivor.pk] = [*said, f"joined with customer #{partner.pk} by name"]
+            break
 
 
 def _name_piece(stated: str, held: str) -> set[str]:

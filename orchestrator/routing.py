@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 
 from memory.actors import AgentActor, Partition
-from memory.selectors import context_read
+from memory.selectors.gate import ContextReader
 from memory.selectors.handoffs import channel_switch_into, customer_handoff_open
 from orchestrator.agents.base import ProposedWrite, WriteKind
 from orchestrator.agents.intent import clarify_template
@@ -26,6 +26,7 @@ from orchestrator.rules import MessageSignals, message_conditions_hold
 
 if TYPE_CHECKING:
     from memory.context import EmotionView
+    from memory.models import Handoff
     from orchestrator.agents.base import InboundTurn
 
 # The router reads the mood after this message's reading is merged: the trend that decides.
@@ -72,8 +73,31 @@ class Decision:
         return raw
 
 
-def decide(*, run: PipelineRun, turn: InboundTurn, findings: dict[str, dict[str, Any]]) -> Decision:
-    """Route one message from the merged findings; the first reason that applies wins."""
+@dataclass(frozen=True)
+class RouteFacts:
+    """What routing knows of a message before it reads the customer's mood: the intent (or
+    the topic carried over a channel switch), a handoff of the customer's still held on
+    another conversation, and the intent's route. Known first so the responder, when nothing
+    routing could do would change what it reads, reads its context beside the router's."""
+
+    intent: str
+    confidence: float
+    out_of_scope: bool
+    carried_topic: str = ""
+    held: Handoff | None = None
+    route: IntentRoute | None = None
+
+    @property
+    def delegated(self) -> bool:
+        """The intent is answered by an external agent (if no earlier reason routes it)."""
+        route = self.route
+        return route is not None and route.target == IntentRoute.Target.AGENT and bool(route.agent)
+
+
+def route_facts(
+    *, run: PipelineRun, turn: InboundTurn, findings: dict[str, dict[str, Any]]
+) -> RouteFacts:
+    """The facts `decide` needs besides the mood (at most three queries)."""
     intent_found = findings.get("intent", {})
     intent = str(intent_found.get("intent") or OUT_OF_SCOPE)
     confidence = float(intent_found.get("confidence") or 0.0)
@@ -85,13 +109,59 @@ def decide(*, run: PipelineRun, turn: InboundTurn, findings: dict[str, dict[str,
             # "Yes, it's about that": right after a switch, what they were in the middle of
             # on the other channel is what this turn is about, and its route answers it.
             intent, out_of_scope = carried_topic, False
-    mood = context_read(
+    held = customer_handoff_open(
+        customer_id=turn.customer_id, excluding_conversation_id=run.conversation_id
+    )
+    route = (
+        IntentRoute.objects.filter(intent=intent, enabled=True).select_related("agent").first()
+        if held is None
+        else None
+    )
+    return RouteFacts(
+        intent=intent,
+        confidence=confidence,
+        out_of_scope=out_of_scope,
+        carried_topic=carried_topic,
+        held=held,
+        route=route,
+    )
+
+
+def router_reader(turn: InboundTurn) -> ContextReader:
+    """The router's read: the mood after this message's reading is merged."""
+    return ContextReader(
         actor=ROUTER,
-        customer=turn.customer_id,
         partitions=ROUTER.scopes,
         purpose=f"route inbound message #{turn.message_id} by mood",
-        correlation_id=f"message:{turn.message_id}",
-    ).emotion
+    )
+
+
+def rules_may_write(findings: dict[str, dict[str, Any]]) -> bool:
+    """Whether a rule the rules agent matched may change the graph once routed (add a fact or
+    a tag, move a case): then what the responder reads is only known after the rules' writes.
+    """
+    return any(
+        action.get("type") in _RULE_WRITES
+        for candidate in findings.get("rules", {}).get("candidates", [])
+        for action in candidate.get("actions", [])
+    )
+
+
+_RULE_WRITES = frozenset({"add_fact", "add_tag", "set_case_status"})
+
+
+def decide(
+    *,
+    run: PipelineRun,
+    turn: InboundTurn,
+    findings: dict[str, dict[str, Any]],
+    facts: RouteFacts,
+    mood: EmotionView | None,
+) -> Decision:
+    """Route one message from the merged findings, the facts known before the mood, and the
+    mood the router read; the first reason that applies wins."""
+    intent_found = findings.get("intent", {})
+    intent, confidence, out_of_scope = facts.intent, facts.confidence, facts.out_of_scope
     signals = MessageSignals(
         intent=intent,
         confidence=confidence,
@@ -110,7 +180,7 @@ def decide(*, run: PipelineRun, turn: InboundTurn, findings: dict[str, dict[str,
         case_id=ruled.case_id,
         writes=ruled.writes,
         mood={"label": signals.mood, "trend": signals.trend, "score": mood.score if mood else 0},
-        carried_topic=carried_topic,
+        carried_topic=facts.carried_topic,
     )
 
     def hand_off(reason: str, requested_by: str) -> Decision:
@@ -123,9 +193,7 @@ def decide(*, run: PipelineRun, turn: InboundTurn, findings: dict[str, dict[str,
             requested_by=requested_by,
         )
 
-    held = customer_handoff_open(
-        customer_id=turn.customer_id, excluding_conversation_id=run.conversation_id
-    )
+    held = facts.held
     if held is not None:
         # The handoff belongs to the customer: whichever channel they use, people answer.
         return replace(
@@ -162,7 +230,7 @@ def decide(*, run: PipelineRun, turn: InboundTurn, findings: dict[str, dict[str,
         return hand_off(
             f"the customer is upset (mood {mood.score:+.2f}, {mood.direction})", "agent:router"
         )
-    route = IntentRoute.objects.filter(intent=intent, enabled=True).select_related("agent").first()
+    route = facts.route
     to_people = route is not None and route.target == IntentRoute.Target.HUMAN
     if escalation.get("escalate") and not (to_people and not out_of_scope):
         # One message is enough: asking for a person in any words, or anger a bot would worsen.

@@ -1,16 +1,20 @@
 """Celery tasks of the orchestrator: thin wrappers around the pipeline, the lifecycle and the
 workflow of people.
 
-Each inbound message is planned once; the full path fans its agents out as a chord whose body
+Each inbound message is planned once and, when only built-in agents read it, answered in the
+same task; external agents (HTTP or chat-model endpoints) are fanned out as a chord whose body
 merges and replies. Every task is idempotent: the message's PipelineRun decides, not a cache.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
 from typing import Any
 
 from celery import chord, group, shared_task
+from celery.signals import worker_process_init
 from django.db import InterfaceError, OperationalError, transaction
 
 from memory.models import Message
@@ -18,11 +22,13 @@ from memory.selectors import conversation_find
 from memory.services import MergeRefused
 from memory.signals import outbound_message_queued
 from orchestrator import lifecycle, pipeline
-from orchestrator.agents.registry import BUILTIN_ANALYSTS, configuration_kept
+from orchestrator.agents.registry import BUILTIN_ANALYSTS, configuration_kept, models_warm
 from orchestrator.models import PipelineRun
 from orchestrator.people import clocks, queue
 from orchestrator.pipeline.stored import agent_results_stored
 from orchestrator.pipeline.sweep import pipeline_sweep_find
+
+logger = logging.getLogger(__name__)
 
 # A lost connection, a deadlock or serialization failure (OperationalError, InterfaceError),
 # and a merge that another message's run made first (MergeRefused: the retry sees the records
@@ -36,6 +42,22 @@ RETRY_DATABASE_HICCUPS: dict[str, Any] = {
 }
 
 
+@worker_process_init.connect
+def _models_warm_start(**_: Any) -> None:
+    """A worker process loads the models as it starts, on a thread of its own (a handler of
+    this signal may not block), not while the first customer it answers waits: each model is
+    read from its file, or trained on first use, which takes up to a second."""
+    threading.Thread(target=_models_warm, name="rapport-models-warm", daemon=True).start()
+
+
+def _models_warm() -> None:
+    try:
+        models_warm()
+    except Exception:
+        # Best effort: the first message loads what is missing, as it would without this.
+        logger.exception("warming the models failed")
+
+
 @shared_task(
     name="orchestrator.message_process_inbound",
     acks_late=True,
@@ -47,19 +69,23 @@ RETRY_DATABASE_HICCUPS: dict[str, Any] = {
     **RETRY_DATABASE_HICCUPS,
 )
 def message_process_inbound(message_id: int) -> int | None:
-    """Plan one inbound message and run it: in this task on the fast path, as a chord of one
-    task per agent on the full path. Returns the pipeline run's id, None if already answered.
+    """Plan one inbound message and run it: in this task when only built-in agents read it
+    (always on the fast path), else as a chord with a task per external agent. Returns the
+    pipeline run's id, None if already answered.
     """
     with configuration_kept():
         plan = pipeline.message_plan(message_id=message_id)
         if plan is None:
             return None
-        if plan.path == PipelineRun.Path.FAST:
+        builtin = [name for name in plan.analysts if name in BUILTIN_ANALYSTS]
+        if plan.path == PipelineRun.Path.FAST or len(builtin) == len(plan.analysts):
+            # The built-in analysts are in-process models that answer in milliseconds: a chord
+            # would only add broker and result-store round trips and three more task runs
+            # (each reading the run, the configuration and the stored results again).
             pipeline.plan_run_here(plan=plan)
             return plan.run_id
     # The built-in analysts share one context pack and run side by side in one task; each
     # external agent (an HTTP or chat-model endpoint, slow and fallible) gets a task of its own.
-    builtin = [name for name in plan.analysts if name in BUILTIN_ANALYSTS]
     header = [agents_run.s(plan.run_id, builtin)] if builtin else []
     header += [agent_run.s(plan.run_id, name) for name in plan.analysts if name not in builtin]
     workflow = chord(group(header), pipeline_finish.s(plan.run_id))

@@ -19,7 +19,8 @@ out-of-office auto-reply, pure chit-chat) carries no tone: the current mood is t
 latest message that has one, as a person reading the thread would judge it.
 
 Identity cases: `a` the CRM knows the customer (profile); `b` no profile, channels are linked by
-an e-mail address stated in an SMS or by the reference key repeated on a second channel; `c` a
+an e-mail address stated in an SMS or by the reference key repeated on a second channel under the
+customer's full name (a reference alone links nothing: anyone can quote one); `c` a
 call from another person's phone where the caller gives their full name and key (often spelled
 out); `d` an e-mail carries the customer's cell number in another format; `mixed` combines them.
 Two more cases are made only when asked for, after the others: `stranger`, someone quoting

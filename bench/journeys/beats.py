@@ -26,6 +26,7 @@ from bench.journeys.state import (
     email_body,
     identity_of,
     link,
+    name_on_record,
     pick_channel,
     say,
 )
@@ -240,7 +241,12 @@ def beat_phone_in_text(state: JourneyState) -> None:
 
 
 def beat_key_on_new_channel(fact: Fact | None) -> Beat:
-    """The first message on the not-yet-linked channel repeats the key (and maybe a fact)."""
+    """The first message on the not-yet-linked channel repeats the key (and maybe a fact),
+    under the customer's full name: a reference alone never links two records (anyone can
+    quote one), a name and a reference do, so the link the probes expect is one a careful
+    memory may make. An SMS is signed off with the name, an e-mail signed with it. When the
+    first channel never heard the full name there is nothing to match it against: the two
+    stay apart (a person is asked), and the probes expect no link."""
 
     def run(state: JourneyState) -> None:
         rng, phrases, key_label = state.rng, state.phrases, state.domain.key_label
@@ -252,12 +258,13 @@ def beat_key_on_new_channel(fact: Fact | None) -> Beat:
             template = rng.choice(phrases.fact_states[fact.spec.kind])
             body = fact_segments(fact, template, fact.values[0], key_label)
             stated += list(fact.values[0])
-            state.tags.add("linked_by_key_on_first_use")
         else:
             body = compose(rng.choice(phrases.follow_ups["sms"]))
         segments = [*lead, *body]
         if channel == "email":
             segments = capitalise_first(segments)
+        else:
+            segments += [(False, " - "), (True, state.customer.name)]
         say(
             state,
             channel,
@@ -266,9 +273,14 @@ def beat_key_on_new_channel(fact: Fact | None) -> Beat:
             "neutral",
             stated=stated,
             subject=f"{sentence_case(key_label)} {state.key}",
+            full_signature=True,
         )
-        link(state, identity_of(channel), state.events[0].identity)
-        state.tags.add("linked_by_key")
+        first = state.events[0].identity
+        if name_on_record(state, first):
+            link(state, identity_of(channel), first)
+            state.tags.add("linked_by_key")
+            if fact is not None:
+                state.tags.add("linked_by_key_on_first_use")
 
     return run
 
@@ -297,7 +309,7 @@ def beat_alt_call(first: bool) -> Beat:
         disfluency = rng.choice((0.1, 0.2))
         text = as_speech(rng, segments, disfluency, phrases.speech_fillers)
         add_event(state, "voice", "alt", text, "neutral", stated=stated)
-        if first:
+        if first and name_on_record(state, state.events[0].identity):
             link(state, "alt", state.events[0].identity)
 
     return run

@@ -60,8 +60,13 @@ EXTRA_TAGS = ("stranger_quotes_reference", "new_phone_text")
 FILE_START = dt.datetime(2026, 7, 6, 8, 0, tzinfo=dt.UTC)
 # Journey ids and random streams per family: the held-out file for a seed shares no customers
 # with the dev file for the same seed, and the dev streams are the ones the fixtures were made with.
-ID_PREFIX = {"dev": "g", "heldout": "h"}
-SEED_SALT = {"dev": "", "heldout": "heldout:"}
+ID_PREFIX = {"dev": "g", "heldout": "h", "heldout2": "k", "heldout3": "m"}
+SEED_SALT = {
+    "dev": "",
+    "heldout": "heldout:",
+    "heldout2": "blind-k2:",
+    "heldout3": "blind-m3:",
+}
 
 
 # --------------------------------------------------------------------------- planning
@@ -311,6 +316,7 @@ def _journey(
         start=start,
         rng=rng,
         linked=known,
+        name_on_file=plan.profile is not None,
     )
     if len(known) == 2:
         state.links.append(("phone", "email", -1))

@@ -65,6 +65,8 @@ class JourneyState:
     links: list[tuple[str, str, int]] = field(default_factory=list)
     subject: str = ""
     clock: dt.datetime | None = None
+    # The CRM profile names the customer, so a name said on a new channel has a match.
+    name_on_file: bool = False
 
     @property
     def phrases(self) -> Phrases:
@@ -133,6 +135,17 @@ def connected(state: JourneyState, identity: str, index: int) -> set[str]:
     return reached
 
 
+def name_on_record(state: JourneyState, identity: str) -> bool:
+    """Whether the record `identity` belongs to holds the customer's full name before the latest
+    event: a full name said on a new channel links it (with a reference) only to a record
+    that has that name to match."""
+    if state.name_on_file:
+        return True
+    reached = connected(state, identity, len(state.events) - 2)
+    name = state.customer.name
+    return any(e.identity in reached and name in e.stated for e in state.events[:-1])
+
+
 def email_body(
     state: JourneyState,
     paragraphs: Sequence[str],
@@ -140,6 +153,7 @@ def email_body(
     chatter: int = 0,
     quote: str | None = None,
     signature_phone: str | None = None,
+    full_signature: bool = False,
 ) -> tuple[str, bool]:
     """Greeting, paragraphs (optionally buried between chit-chat), sign-off, signature, legal
     footer and an optional quoted earlier business message. Returns the body and whether the
@@ -151,7 +165,7 @@ def email_body(
     buried = 0 < split < chatter
     greeting = rng.choice(phrases.greetings).format(company=state.domain.company)
     lines = [greeting, "", "\n\n".join(body_parts), "", rng.choice(phrases.closings)]
-    signature = customer.name if rng.random() < 0.6 else customer.first
+    signature = customer.name if rng.random() < 0.6 or full_signature else customer.first
     lines.append(signature)
     if rng.random() < 0.4:
         people = state.pools.people
@@ -203,6 +217,7 @@ def say(
     chatter: int = 0,
     subject: str | None = None,
     signature_phone: str | None = None,
+    full_signature: bool = False,
 ) -> None:
     """Render one customer statement on a channel and record it."""
     rng, phrases = state.rng, state.phrases
@@ -222,6 +237,7 @@ def say(
             chatter=chatter,
             quote=quote,
             signature_phone=signature_phone,
+            full_signature=full_signature,
         )
         if buried:
             state.tags.add("buried_fact")

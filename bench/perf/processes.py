@@ -128,12 +128,27 @@ def connection_budget(*, ceiling: int = 20) -> int:
     return max(2, min(ceiling, (int(limit) - int(used)) // 3))
 
 
-def server_start(*, env: dict[str, str], port: int, concurrency: int) -> Managed:
-    """uvicorn serving Rapport's ASGI app on 127.0.0.1:`port`, ready once it answers HTTP.
+WEB_PROCESSES = 2
 
-    `concurrency` caps the requests in progress (uvicorn answers 503 beyond it) and
-    connections are not kept between requests, so the server never holds more than that many
-    database connections, whatever the load."""
+
+def web_processes() -> int:
+    """uvicorn processes for the run: the production shape of issue 15 (2 on a 2-core
+    machine), never more than there are cores."""
+    return max(1, min(WEB_PROCESSES, os.cpu_count() or 1))
+
+
+def server_start(
+    *, env: dict[str, str], port: int, concurrency: int, processes: int = 1
+) -> Managed:
+    """uvicorn serving Rapport's ASGI app on 127.0.0.1:`port` with `processes` workers, ready
+    once it answers HTTP.
+
+    `concurrency` is the database connections the server may hold, split between its
+    processes: each serves HTTP on that many threads with a connection pool of that size
+    (config/asgi.py), so no load opens more. Requests past the threads queue in the process
+    until RAPPORT_HTTP_MAX_IN_PROGRESS, then get 503 with Retry-After; uvicorn's own
+    --limit-concurrency is left off, as it counts idle keep-alive connections as well."""
+    per_process = max(1, concurrency // max(1, processes))
     server = Managed(
         "uvicorn",
         [
@@ -144,14 +159,17 @@ def server_start(*, env: dict[str, str], port: int, concurrency: int) -> Managed
             "--port",
             str(port),
             "--workers",
-            "1",
+            str(processes),
             "--log-level",
             "warning",
             "--no-access-log",
-            "--limit-concurrency",
-            str(concurrency),
         ],
-        {**env, "DATABASE_CONN_MAX_AGE": "0"},
+        {
+            **env,
+            "DATABASE_CONN_MAX_AGE": "0",
+            "RAPPORT_DB_POOL_MAX": str(per_process),
+            "RAPPORT_HTTP_THREADS": str(per_process),
+        },
     )
 
     def answers() -> bool:

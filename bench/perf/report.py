@@ -109,7 +109,12 @@ def chart_write(report: dict[str, Any], path: Path) -> None:
     by_rate.set_ylabel("ack latency, ms")
     by_rate.set_title("Webhook ack latency by rate")
     by_rate.set_ylim(bottom=0)
-    by_rate.legend(fontsize=8)
+    if steps:
+        by_rate.legend(fontsize=8)
+    else:  # a run of other phases: say so rather than draw empty axes
+        by_rate.text(0.5, 0.5, "load phase not run", ha="center", va="center")
+        by_rate.set_xticks([])
+        by_rate.set_yticks([])
     by_rate.grid(alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=110)

@@ -312,13 +312,18 @@ class BenchmarkRun:
             SECURE_SSL_REDIRECT="0",
         )
         concurrency = processes.connection_budget()
-        mode = f"uvicorn, 1 process, at most {concurrency} requests at once (503 beyond); " + (
-            "the webhook stores and enqueues on Redis"
-            if self.redis_url
-            else "no REDIS_URL, so the pipeline runs inside the request"
+        web = processes.web_processes()
+        mode = (
+            f"uvicorn, {web} processes of {concurrency // web} threads and database connections"
+            " each (503 + Retry-After past RAPPORT_HTTP_MAX_IN_PROGRESS); "
+            + (
+                "the webhook stores and enqueues on Redis"
+                if self.redis_url
+                else "no REDIS_URL, so the pipeline runs inside the request"
+            )
         )
-        self.progress(f"starting uvicorn on {base_url} ({concurrency} requests at once)")
-        server = processes.server_start(env=env, port=port, concurrency=concurrency)
+        self.progress(f"starting uvicorn on {base_url} ({web} processes)")
+        server = processes.server_start(env=env, port=port, concurrency=concurrency, processes=web)
         try:
             if self.redis_url:
                 self._worker_ensure()

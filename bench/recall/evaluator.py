@@ -94,7 +94,11 @@ class RecallEvaluator:
         if options.get("details") and "rapport" in report.scores:
             score = report.scores["rapport"]
             Path(options["details"]).write_text(
-                json.dumps({"misses": score.misses, "stale": score.stale_seen}, indent=1) + "\n"
+                json.dumps(
+                    {"misses": score.misses, "stale": score.stale_seen, "leaks": score.leaks_seen},
+                    indent=1,
+                )
+                + "\n"
             )
         return report
 

@@ -62,7 +62,14 @@ def _assert_fact(
 
 def _pack(memory: _Memory, at: dt.datetime) -> Any:
     from memory.actors import Partition
-    from memory.context import CaseView, ContextPack, FactView, ProfileView, TurnView
+    from memory.context import (
+        CaseView,
+        ContextPack,
+        FactView,
+        ProfileView,
+        TurnView,
+        superseded_values,
+    )
 
     current = [f for f in memory.facts if f.valid_until is None]
     still_true = {f.value.casefold() for f in current} | {r.casefold() for r in memory.cases}
@@ -72,13 +79,6 @@ def _pack(memory: _Memory, at: dt.datetime) -> Any:
         if f.valid_until is not None
         and f.value.casefold() not in still_true
         and (len(f.value.split()) > 1 or not f.key.startswith(("preferred", "avoid")))
-    ]
-    parts = [
-        part.strip()
-        for value in replaced
-        if ", " in value
-        for part in value.split(", ")
-        if not any(part.strip().casefold() in true for true in still_true)
     ]
     facts = tuple(
         FactView(
@@ -112,7 +112,7 @@ def _pack(memory: _Memory, at: dt.datetime) -> Any:
         facts=facts,
         turns=turns,
         versions={"business": memory.version},
-        superseded=tuple(dict.fromkeys(replaced + parts)),
+        superseded=superseded_values(replaced, still_true),
     )
 
 

@@ -142,6 +142,7 @@ class SystemScore:
     context_ms: list[float] = field(default_factory=list)
     misses: list[dict[str, Any]] = field(default_factory=list)
     stale_seen: list[dict[str, Any]] = field(default_factory=list)
+    leaks_seen: list[dict[str, Any]] = field(default_factory=list)
 
     def figures(self) -> dict[str, float | int | None]:
         def rate(part: int, whole: int) -> float | None:
@@ -214,7 +215,18 @@ def score_probe(
                     "context": context.text,
                 }
             )
-    score.leaks += sum(1 for owner, value in others_private if contains(folded, value))
+    leaked = [(owner, value) for owner, value in others_private if contains(folded, value)]
+    score.leaks += len(leaked)
+    score.leaks_seen += [
+        {
+            "journey": journey.journey_id,
+            "after": probe.after,
+            "owner": owner,
+            "value": value,
+            "context": context.text,
+        }
+        for owner, value in leaked
+    ]
     if probe.sentiment is not None:
         score.sentiment_asked += 1
         score.sentiment_right += context.sentiment == probe.sentiment

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 @twilio_webhook
 def sms_inbound(request: HttpRequest) -> HttpResponse:
-    """Store the SMS and answer an empty <Response/> at once; the reply goes out later."""
+    """Store the SMS as it arrived and answer an empty <Response/> at once: recording it (the
+    customer, the conversation, the audit entry) and the reply are the worker's."""
     fields = request.POST
     refused = validation.refusal(form=fields, query=request.GET, rules=validation.SMS_INBOUND)
     if refused is not None:
@@ -29,7 +30,7 @@ def sms_inbound(request: HttpRequest) -> HttpResponse:
         if fields.get(f"MediaUrl{n}")
     ]
     try:
-        services.sms_receive(
+        services.sms_accept(
             message_sid=fields["MessageSid"],
             sender=fields["From"],
             recipient=fields["To"],

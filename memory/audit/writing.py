@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from auditlog.cid import get_cid
 from auditlog.context import set_actor
 from auditlog.registry import auditlog
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 from django.db.models.signals import pre_save
@@ -113,11 +114,17 @@ def register_graph_models() -> None:
     ):
         if not auditlog.contains(model):
             auditlog.register(model)
+    # Reverse one-to-ones (a message's sentiment and pipeline run, a conversation's work and
+    # switch) are not the row's own fields: diffing them cost a SELECT each on every create.
     if not auditlog.contains(Conversation):
-        auditlog.register(Conversation, exclude_fields=["last_message_at"])
+        auditlog.register(
+            Conversation, exclude_fields=["last_message_at", "arrived_by_switch", "work"]
+        )
     if not auditlog.contains(Message):
         auditlog.register(
-            Message, mask_fields=["text", "raw_text"], exclude_fields=["gist", "is_filler"]
+            Message,
+            mask_fields=["text", "raw_text"],
+            exclude_fields=["gist", "is_filler", "sentiment", "pipeline_run"],
         )
 
 
@@ -232,8 +239,9 @@ def audit_entry_build(
 
 def chained_entries_write(entries: Sequence[AuditEntry]) -> list[AuditEntry]:
     """Append several entries to the trail at once, in the caller's transaction (or one of
-    their own): one shard head locked and moved once, and one INSERT for them all, so a read
-    shared by six agents costs three statements, not twelve.
+    their own): on PostgreSQL one statement for them all (`entries_insert_linked`), elsewhere
+    (or when every shard is held) one shard head locked and moved once and one INSERT for them
+    all, so a read shared by six agents costs one statement, not twelve.
 
     The entries follow each other on that shard exactly as if written one by one: each is
     linked to the one before with `chain_link`, the same keyed hash the single writer has the
@@ -243,14 +251,16 @@ def chained_entries_write(entries: Sequence[AuditEntry]) -> list[AuditEntry]:
         for entry in entries:
             entry.save(force_insert=True)
         return list(entries)
+    for entry in entries:
+        # What `save` would do first: auditlog's actor and our attribution fill them in.
+        pre_save.send(
+            sender=AuditEntry, instance=entry, raw=False, using="default", update_fields=None
+        )
+        entry.personal_hash = personal_hash(entry)
+        entry.content_hash = content_hash(entry)
+    if entries_insert_linked(entries):
+        return list(entries)
     with transaction.atomic(savepoint=False):
-        for entry in entries:
-            # What `save` would do first: auditlog's actor and our attribution fill them in.
-            pre_save.send(
-                sender=AuditEntry, instance=entry, raw=False, using="default", update_fields=None
-            )
-            entry.personal_hash = personal_hash(entry)
-            entry.content_hash = content_hash(entry)
         shard, seq, head = shard_lock()
         for entry in entries:
             seq += 1
@@ -298,50 +308,97 @@ def shard_move(*, shard: int, seq: int, head_hash: str, prev_hash: str) -> None:
 
 
 def entry_insert_linked(entry: AuditEntry) -> bool:
-    """Append one entry on PostgreSQL in a single statement: the shard head is taken and moved
-    on, and the entry inserted linked to it, in one `WITH ... UPDATE ... INSERT`. Needing no
-    transaction of its own, a read's entry costs one round trip instead of four (begin, move
-    the head, insert, commit). False, with nothing written, when every shard is held by
-    another transaction: the caller then writes it the usual way, waiting for one.
-
-    The link is `chain_link`, computed by the database as the single writer does. Nothing
-    (False) on another database: the usual writer does it there."""
+    """Append one entry on PostgreSQL in a single statement (`entries_insert_linked`): needing
+    no transaction of its own, a read's entry costs one round trip instead of four (begin,
+    move the head, insert, commit). False, with nothing written, when every shard is held by
+    another transaction or on another database: the caller then writes it the usual way."""
     if connection.vendor != "postgresql":
         return False
     pre_save.send(sender=AuditEntry, instance=entry, raw=False, using="default", update_fields=None)
     entry.personal_hash = personal_hash(entry)
     entry.content_hash = content_hash(entry)
-    fields = [
+    return entries_insert_linked([entry])
+
+
+def entries_insert_linked(entries: Sequence[AuditEntry]) -> bool:
+    """Append entries (filled in and hashed, not yet placed) on PostgreSQL in one statement: a
+    shard head is taken (`SKIP LOCKED`, in this connection's rotation), the entries are linked
+    to it one after the other by a recursive CTE, the head moved past the last, and the entries
+    inserted, all in one `WITH ... UPDATE ... INSERT`. The shard is held for that statement
+    only (or to the end of the caller's transaction, as any writer holds it).
+
+    Each link is `chain_link`, computed by the database as the single writer does (HMAC-SHA256
+    spelled out with sha256() and the key's pads). False, with nothing written, when every
+    shard is held by another transaction, or on another database."""
+    if connection.vendor != "postgresql" or not entries:
+        return False
+    fields = _placed_fields()
+    quote = connection.ops.quote_name
+    chain, table = quote(AuditChain._meta.db_table), quote(AuditEntry._meta.db_table)
+    typed = ", ".join(f"%s::{field.db_type(connection)}" for field in fields)
+    rows = ", ".join(f"(%s::int, %s::text, {typed})" for _ in entries)
+    columns = ", ".join(quote(field.column) for field in fields)
+    aliases = ", ".join(f"c{i}" for i in range(len(fields)))
+    message = "head.shard || ':' || (link.seq + 1) || ':' || link.hash || ':' || new.content"
+    hmac_sql = f"encode(sha256(%s || sha256(%s || convert_to({message}, 'UTF8'))), 'hex')"
+    statement = (
+        f"WITH RECURSIVE new (n, content, {aliases}) AS (VALUES {rows}), "  # noqa: S608 - names from _meta
+        f"head AS (SELECT id, shard, seq, head_hash FROM {chain} "
+        f"ORDER BY (shard + {CHAIN_SHARDS} - %s) %% {CHAIN_SHARDS} LIMIT 1 "
+        "FOR NO KEY UPDATE SKIP LOCKED), "
+        "link (n, seq, prev, hash) AS (SELECT 0, seq, ''::text, head_hash::text FROM head "
+        f"UNION ALL SELECT new.n, link.seq + 1, link.hash, {hmac_sql} "
+        "FROM link JOIN new ON new.n = link.n + 1 CROSS JOIN head), "
+        f"moved AS (UPDATE {chain} SET seq = last.seq, prev_hash = last.prev, "
+        "head_hash = last.hash FROM (SELECT seq, prev, hash FROM link ORDER BY n DESC LIMIT 1) "
+        f"last WHERE {chain}.id = (SELECT id FROM head) RETURNING 1) "
+        f"INSERT INTO {table} ({columns}, shard, seq, prev_hash, chain_hash) "
+        f"SELECT {aliases}, head.shard, link.seq, link.prev, link.hash "
+        "FROM new JOIN link ON link.n = new.n CROSS JOIN head "
+        f"WHERE EXISTS (SELECT 1 FROM moved){_commit_without_flush()} ORDER BY new.n "
+        "RETURNING id, shard, seq, prev_hash, chain_hash"
+    )
+    outer, inner = _key_pads()
+    params: list[Any] = []
+    for n, entry in enumerate(entries, start=1):
+        params += [n, entry.content_hash]
+        params += [
+            field.get_db_prep_save(field.pre_save(entry, True), connection) for field in fields
+        ]
+    params += [_preferred_shard(), outer, inner]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        placed = sorted(cursor.fetchall(), key=lambda row: int(row[2]))
+    if not placed:
+        return False
+    for entry, row in zip(entries, placed, strict=True):
+        entry.pk, entry.shard, entry.seq, entry.prev_hash, entry.chain_hash = row
+        entry._state.adding = False
+        entry._state.db = "default"
+    return True
+
+
+def _commit_without_flush() -> str:
+    """With RAPPORT_AUDIT_ASYNC_COMMIT, an entry written in a transaction of its own (a read
+    outside any other write) commits without waiting for its WAL to reach the disk: on a busy
+    disk that wait is most of a read. The entry and its shard head still commit together or
+    not at all; what a crash of the database server can lose is the last fraction of a second
+    of such entries, never a hole in a chain. Any later ordinary commit (an agent's run, a
+    reply, a seal) flushes them first, so a seal never names an entry that can be lost.
+    Off by default: the setting is the deployment's choice of durability for read entries."""
+    if connection.in_atomic_block or not getattr(settings, "RAPPORT_AUDIT_ASYNC_COMMIT", False):
+        return ""
+    # Local to the statement's own transaction: the setting ends with it.
+    return " AND set_config('synchronous_commit', 'off', true) = 'off'"
+
+
+def _placed_fields() -> list[Any]:
+    """The columns an entry brings itself (all but its id and its place in the chain)."""
+    return [
         field
         for field in AuditEntry._meta.concrete_fields
         if not field.primary_key and field.attname not in _PLACE_COLUMNS
     ]
-    values = [field.get_db_prep_save(field.pre_save(entry, True), connection) for field in fields]
-    quote = connection.ops.quote_name
-    chain, table = quote(AuditChain._meta.db_table), quote(AuditEntry._meta.db_table)
-    message = "shard || ':' || (seq + 1) || ':' || head_hash || ':' || %s"
-    link = f"encode(sha256(%s || sha256(%s || convert_to({message}, 'UTF8'))), 'hex')"
-    outer, inner = _key_pads()
-    columns = ", ".join(quote(field.column) for field in fields)
-    typed = ", ".join(f"%s::{field.db_type(connection)}" for field in fields)
-    statement = (
-        f"WITH head AS (UPDATE {chain} SET seq = seq + 1, prev_hash = head_hash, "  # noqa: S608 - names from _meta
-        f"head_hash = {link} WHERE id = (SELECT id FROM {chain} "
-        f"ORDER BY (shard + {CHAIN_SHARDS} - %s) %% {CHAIN_SHARDS} LIMIT 1 "
-        "FOR NO KEY UPDATE SKIP LOCKED) RETURNING shard, seq, prev_hash, head_hash) "
-        f"INSERT INTO {table} ({columns}, shard, seq, prev_hash, chain_hash) "
-        f"SELECT {typed}, head.shard, head.seq, head.prev_hash, head.head_hash FROM head "
-        "RETURNING id, shard, seq, prev_hash, chain_hash"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(statement, [outer, inner, entry.content_hash, _preferred_shard(), *values])
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    entry.pk, entry.shard, entry.seq, entry.prev_hash, entry.chain_hash = row
-    entry._state.adding = False
-    entry._state.db = "default"
-    return True
 
 
 _PLACE_COLUMNS = ("shard", "seq", "prev_hash", "chain_hash")

@@ -123,7 +123,15 @@ class Fact(models.Model):
                 name="fact_confidence_between_0_and_1",
             ),
         ]
-        indexes = [models.Index(fields=["customer", "valid_until"])]
+        indexes = [
+            models.Index(fields=["customer", "valid_until"]),
+            # Search (issue 15): current facts newest first, stopping at the page's end.
+            models.Index(
+                fields=["-valid_from"],
+                condition=Q(valid_until__isnull=True),
+                name="fact_current_newest_first",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}"

@@ -66,6 +66,8 @@ class Conversation(models.Model):
         indexes = [
             models.Index(fields=["customer", "-last_message_at"]),
             models.Index(fields=["status", "last_message_at"]),
+            # Search (issue 15): newest first, stopping at the page's end.
+            models.Index(fields=["-last_message_at", "-id"], name="conversation_newest_first"),
         ]
 
     def __str__(self) -> str:
@@ -155,6 +157,9 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["customer", "-sent_at"]),
             models.Index(fields=["conversation", "sent_at"]),
+            # Search (issue 15): the newest messages holding a common word are found walking
+            # this and stopping at the page's end; rare words go by the trigram index.
+            models.Index(fields=["-sent_at", "-id"], name="message_newest_first"),
             # The reliability sweeps (issue 14): stored messages by age, and replies in flight.
             models.Index(fields=["created_at"], name="message_created_at"),
             models.Index(

@@ -129,6 +129,9 @@ class MergeProposal(models.Model):
     evidence_message = models.ForeignKey(
         "memory.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The kinds of evidence weighed (memory.services.proposals.LinkEvidence: "reference",
+    # "contact", ...): what the pair rests on, for a person and for later evidence.
+    evidence = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     proposed_by = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

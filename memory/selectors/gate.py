@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, NamedTuple
+from functools import cache
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from auditlog.cid import get_cid
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 from opentelemetry import trace
 
@@ -25,15 +28,19 @@ from memory.context import (
     ContextPack,
     EmotionView,
     FactView,
+    HandoverView,
     IdentityView,
     ProfileView,
     SentimentPoint,
     SignalView,
     TurnView,
+    superseded_values,
 )
 from memory.models import (
     AuditEntry,
     Case,
+    ChannelSwitch,
+    Conversation,
     Customer,
     CustomerSignal,
     Fact,
@@ -41,19 +48,22 @@ from memory.models import (
     Message,
     SentimentReading,
 )
+from memory.models.signals import signal_level
 from memory.redaction import Redactor
 from memory.selectors.dossier import CustomerDossier, dossier_build
 from memory.selectors.handoffs import handover_view
 from memory.watch import (
     WATCHED_PREFIXES,
     quarantine_key,
+    scalars_read,
     watch_begin,
-    watches_begin,
+    watches_ask,
+    watches_judge,
     watches_observe,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable
 
 
 _tracer = trace.get_tracer("rapport.memory.gate")
@@ -122,16 +132,17 @@ def contexts_read(
     without `pii`), each read judged by the watch and recorded in its own ACCESS entry, the
     entries written together. In the readers' order: a pack, or the refusal of that reader.
 
-    What it costs does not grow with the readers: one query for the watch on all of them, the
-    partitions they asked for read once, three statements for every entry.
+    What it costs does not grow with the readers, nor with the customer's history: on
+    PostgreSQL one statement asks the watch's questions about all of them and reads every
+    partition in scope, one Redis round trip judges and counts their reads (agents and
+    clients), and one statement writes all their entries.
     """
     asked_by = []
     for reader in readers:
         if not reader.purpose.strip():
             raise ValueError("a context read needs a purpose")
         asked_by.append(Partition.parse([str(p) for p in reader.partitions]))
-    if not isinstance(customer, Customer):
-        customer = Customer.objects.get(pk=customer)
+    customer_id = customer.pk if isinstance(customer, Customer) else int(customer)
     started = time.perf_counter()
     recorded_id = correlation_id or get_cid() or f"read:{uuid.uuid4().hex[:20]}"
     spans = [
@@ -140,7 +151,7 @@ def contexts_read(
             context=trace.set_span_in_context(reader.span) if reader.span is not None else None,
             attributes={
                 "rapport.actor": reader.actor.label,
-                "rapport.customer_id": customer.pk,
+                "rapport.customer_id": customer_id,
                 "rapport.partitions": sorted(p.value for p in asked),
                 "rapport.purpose": reader.purpose,
                 "rapport.correlation_id": recorded_id,
@@ -149,11 +160,32 @@ def contexts_read(
         for reader, asked in zip(readers, asked_by, strict=True)
     ]
     try:
-        watches = watches_begin(
+        # The watch's questions and every partition in scope go to the database together: a
+        # read the watch then refuses is never assembled, and nothing of it leaves the gate.
+        questions = watches_ask(
             actors=[reader.actor for reader in readers],
-            customer_id=customer.pk,
+            customer_id=customer_id,
+            correlation_id=correlation_id,
+        )
+        out_of_scope = [
+            not all(reader.actor.may_read(p) for p in asked)
+            for reader, asked in zip(readers, asked_by, strict=True)
+        ]
+        in_scope = [asked for asked, out in zip(asked_by, out_of_scope, strict=True) if not out]
+        answers, rows = _rows_read(
+            customer=customer,
+            asked=frozenset().union(*in_scope),
+            recent_turns=recent_turns or settings.RAPPORT_CONTEXT_RECENT_TURNS,
+            watch_columns=questions.columns,
+        )
+        customer = rows.customer
+        watches = watches_judge(
+            questions=questions,
+            answers=answers,
+            customer_id=customer_id,
             correlation_id=correlation_id,
             started=started,
+            refused=out_of_scope,
         )
         refusals: list[ContextAccessRefused | None] = []
         for reader, asked, watch in zip(readers, asked_by, watches, strict=True):
@@ -167,12 +199,11 @@ def contexts_read(
         granted = [asked for asked, refusal in zip(asked_by, refusals, strict=True) if not refusal]
         whole = (
             _assemble(
-                customer=customer,
+                rows=rows,
                 asked=frozenset().union(*granted),
                 actor=readers[0].actor,
                 purpose=readers[0].purpose,
                 correlation_id=recorded_id,
-                recent_turns=recent_turns or settings.RAPPORT_CONTEXT_RECENT_TURNS,
             )
             if granted
             else None
@@ -295,10 +326,14 @@ def access_gate(
         "rapport.correlation_id": recorded_id,
     }
     with _tracer.start_as_current_span("rapport.context_read", attributes=attributes) as span:
-        watch = watch_begin(
-            actor=actor, customer_id=customer.pk, correlation_id=correlation_id, started=started
-        )
         refused = frozenset(p for p in asked if not actor.may_read(p))
+        watch = watch_begin(
+            actor=actor,
+            customer_id=customer.pk,
+            correlation_id=correlation_id,
+            started=started,
+            refused=bool(refused),
+        )
         reason = watch.refusal if watch is not None else None
         if refused or reason:
             detail: dict[str, object] = {"refused": sorted(p.value for p in refused or asked)}
@@ -405,83 +440,345 @@ def redact_pack(pack: ContextPack) -> ContextPack:
     )
 
 
+class _Reading(NamedTuple):
+    """One sentiment reading, as the mood is worked out from it."""
+
+    read_at: dt.datetime
+    label: str
+    score: float
+    is_filler: bool = False
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """One customer's rows for the partitions a read covers, however they were read: plain
+    values in the order the views take them (empty for a partition not read)."""
+
+    customer: Customer
+    identities: Sequence[Sequence[Any]] = ()
+    cases: Sequence[Sequence[Any]] = ()
+    versions: Sequence[_Version] = ()
+    signals: Sequence[Sequence[Any]] = ()
+    turns: Sequence[Sequence[Any]] = ()
+    readings: Sequence[_Reading] = ()
+    handover: HandoverView | None = None
+
+
+_CUSTOMER_FIELDS = ("id", "display_name", "created_at", "profile_version", "business_version")
+
+
+def _rows_read(
+    *,
+    customer: Customer | int,
+    asked: frozenset[Partition],
+    recent_turns: int,
+    watch_columns: Sequence[tuple[str, Sequence[Any]]],
+) -> tuple[list[Any], _Rows]:
+    """The watch's answers and the customer's rows for `asked`: on PostgreSQL one statement
+    (one round trip, no ORM on the way), elsewhere a query per partition."""
+    if connection.vendor == "postgresql":
+        return _rows_read_one_statement(
+            customer=customer, asked=asked, recent_turns=recent_turns, watch_columns=watch_columns
+        )
+    answers = scalars_read(watch_columns) if watch_columns else []
+    if not isinstance(customer, Customer):
+        customer = Customer.objects.get(pk=customer)
+    return answers, _rows_read_orm(customer=customer, asked=asked, recent_turns=recent_turns)
+
+
+def _rows_read_orm(*, customer: Customer, asked: frozenset[Partition], recent_turns: int) -> _Rows:
+    """`_rows_read` by the ORM, a query per partition (SQLite, and the reference the one
+    statement is tested against)."""
+    identities: list[Any] = []
+    cases: list[Any] = []
+    versions: list[_Version] = []
+    signals: list[Any] = []
+    turns: list[Any] = []
+    readings: list[_Reading] = []
+    handover = None
+    if Partition.IDENTITIES in asked:
+        identities = list(
+            Identity.objects.filter(customer=customer)
+            .order_by("kind", "pk")
+            .values_list("kind", "value", "verified")
+        )
+    if Partition.BUSINESS in asked:
+        cases = list(
+            Case.objects.filter(customer=customer, status__in=Case.OPEN_STATUSES)
+            .order_by("-updated_at", "-pk")
+            .values_list(*_CASE_COLUMNS)
+        )
+        versions = [
+            _Version(*row)
+            for row in Fact.objects.filter(customer=customer)
+            .order_by("-valid_from", "-pk")
+            .values_list(*_FACT_COLUMNS, "case__reference")
+        ]
+    if asked & SIGNAL_PARTITIONS:
+        signals = list(
+            CustomerSignal.objects.filter(customer=customer)
+            .order_by("-score", "kind")
+            .values_list("kind", "score", "evidence", "updated_at")
+        )
+    if Partition.MESSAGES in asked:
+        turns = list(
+            Message.objects.filter(customer=customer)
+            .order_by("-sent_at", "-pk")
+            .values_list(*_TURN_COLUMNS)[:recent_turns]
+        )
+    if Partition.EMOTION in asked:
+        readings = [
+            _Reading(*row)
+            for row in SentimentReading.objects.filter(customer=customer)
+            .order_by("-read_at", "-pk")
+            .values_list("read_at", "label", "score", "message__is_filler")[
+                : settings.RAPPORT_EMOTION_WINDOW
+            ]
+        ]
+    if asked & {Partition.BUSINESS, Partition.MESSAGES}:
+        handover = handover_view(customer_id=customer.pk, with_words=True)
+    return _Rows(
+        customer=customer,
+        identities=identities,
+        cases=cases,
+        versions=versions,
+        signals=signals,
+        turns=turns,
+        readings=readings,
+        handover=handover,
+    )
+
+
+_CASE_COLUMNS = ("id", "kind", "reference", "status", "title", "opened_at", "updated_at")
+_FACT_COLUMNS = (
+    "id",
+    "key",
+    "value",
+    "confidence",
+    "valid_from",
+    "valid_until",
+    "asserted_by",
+    "source_message_id",
+    "case_id",
+)
+_TURN_COLUMNS = (
+    "id",
+    "conversation_id",
+    "channel",
+    "direction",
+    "author",
+    "text",
+    "sent_at",
+    "gist",
+    "is_filler",
+)
+
+
+@cache
+def _one_statement_parts() -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Each partition's scalar subquery for `_rows_read_one_statement`: a JSON array of its
+    rows, in the order and the limits the ORM reads use (table names from the models)."""
+    table = {
+        model: connection.ops.quote_name(model._meta.db_table)
+        for model in (
+            Customer,
+            Identity,
+            Case,
+            Fact,
+            CustomerSignal,
+            Message,
+            SentimentReading,
+            ChannelSwitch,
+            Conversation,
+        )
+    }
+    facts = ", ".join(f"f.{column}" for column in _FACT_COLUMNS)
+    named = {
+        "customer": (
+            f"SELECT json_build_array({', '.join(_CUSTOMER_FIELDS)}) "  # noqa: S608 - names from _meta
+            f"FROM {table[Customer]} WHERE id = %(customer)s"
+        ),
+        "identities": (
+            "SELECT json_agg(json_build_array(kind, value, verified) ORDER BY kind, id) "  # noqa: S608 - names from _meta
+            f"FROM {table[Identity]} WHERE customer_id = %(customer)s"
+        ),
+        "cases": (
+            f"SELECT json_agg(json_build_array({', '.join(_CASE_COLUMNS)}) "  # noqa: S608 - names from _meta
+            f"ORDER BY updated_at DESC, id DESC) FROM {table[Case]} "
+            "WHERE customer_id = %(customer)s AND status = ANY(%(open_statuses)s)"
+        ),
+        "versions": (
+            f"SELECT json_agg(json_build_array({facts}, c.reference) "  # noqa: S608 - names from _meta
+            f"ORDER BY f.valid_from DESC, f.id DESC) FROM {table[Fact]} f "
+            f"LEFT JOIN {table[Case]} c ON c.id = f.case_id WHERE f.customer_id = %(customer)s"
+        ),
+        "signals": (
+            "SELECT json_agg(json_build_array(kind, score, evidence, updated_at) "  # noqa: S608 - names from _meta
+            f"ORDER BY score DESC, kind) FROM {table[CustomerSignal]} "
+            "WHERE customer_id = %(customer)s"
+        ),
+        "turns": (
+            f"SELECT json_agg(json_build_array({', '.join(_TURN_COLUMNS)}) "  # noqa: S608 - names from _meta
+            f"ORDER BY sent_at DESC, id DESC) FROM (SELECT {', '.join(_TURN_COLUMNS)} "
+            f"FROM {table[Message]} WHERE customer_id = %(customer)s "
+            "ORDER BY sent_at DESC, id DESC LIMIT %(turns)s) t"
+        ),
+        "readings": (
+            "SELECT json_agg(json_build_array(read_at, label, score, is_filler) "  # noqa: S608 - names from _meta
+            "ORDER BY read_at DESC, id DESC) FROM (SELECT r.id, r.read_at, r.label, r.score, "
+            f"m.is_filler FROM {table[SentimentReading]} r JOIN {table[Message]} m "
+            "ON m.id = r.message_id WHERE r.customer_id = %(customer)s "
+            "ORDER BY r.read_at DESC, r.id DESC LIMIT %(window)s) t"
+        ),
+        "handover": (
+            "SELECT json_build_array(s.id, s.from_conversation_id, f.channel, "  # noqa: S608 - names from _meta
+            "s.to_conversation_id, t.channel, s.topic, s.carried_case_ids, f.mode, "
+            f"s.handover_summary, s.created_at) FROM {table[ChannelSwitch]} s "
+            f"JOIN {table[Conversation]} f ON f.id = s.from_conversation_id "
+            f"JOIN {table[Conversation]} t ON t.id = s.to_conversation_id "
+            "WHERE s.customer_id = %(customer)s AND s.created_at >= %(switch_since)s "
+            "AND t.status = ANY(%(still_open)s) ORDER BY s.created_at DESC, s.id DESC LIMIT 1"
+        ),
+    }
+    # Named placeholders read better above; the statement joins them positionally, after the
+    # watch's columns.
+    return {
+        name: (re.sub(r"%\(\w+\)s", "%s", sql), tuple(re.findall(r"%\((\w+)\)s", sql)))
+        for name, sql in named.items()
+    }
+
+
+def _rows_read_one_statement(
+    *,
+    customer: Customer | int,
+    asked: frozenset[Partition],
+    recent_turns: int,
+    watch_columns: Sequence[tuple[str, Sequence[Any]]],
+) -> tuple[list[Any], _Rows]:
+    """`_rows_read` on PostgreSQL: the watch's questions, the customer row (unless already
+    loaded) and each partition's rows as a JSON array, all in one SELECT of scalar subqueries."""
+    parts = _one_statement_parts()
+    wanted = ["customer"] if not isinstance(customer, Customer) else []
+    if Partition.IDENTITIES in asked:
+        wanted.append("identities")
+    if Partition.BUSINESS in asked:
+        wanted += ["cases", "versions"]
+    if asked & SIGNAL_PARTITIONS:
+        wanted.append("signals")
+    if Partition.MESSAGES in asked:
+        wanted.append("turns")
+    if Partition.EMOTION in asked:
+        wanted.append("readings")
+    if asked & {Partition.BUSINESS, Partition.MESSAGES}:
+        wanted.append("handover")
+    customer_id = customer.pk if isinstance(customer, Customer) else int(customer)
+    window = dt.timedelta(hours=settings.ORCHESTRATOR_CHANNEL_SWITCH_WINDOW_HOURS)
+    named: dict[str, Any] = {
+        "customer": customer_id,
+        "open_statuses": [str(status) for status in Case.OPEN_STATUSES],
+        "turns": recent_turns,
+        "window": settings.RAPPORT_EMOTION_WINDOW,
+        "switch_since": timezone.now() - window,
+        "still_open": [Conversation.Status.ACTIVE.value, Conversation.Status.INACTIVE.value],
+    }
+    selected: list[str] = []
+    params: list[Any] = []
+    for sql, column_params in watch_columns:
+        selected.append(sql if sql == "NULL" else f"({sql})")
+        params += column_params
+    for name in wanted:
+        sql, keys = parts[name]
+        selected.append(f"({sql})")
+        params += [named[key] for key in keys]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(selected), params)
+        row = list(cursor.fetchone())
+    answers = row[: len(watch_columns)]
+    found = dict(zip(wanted, row[len(watch_columns) :], strict=True))
+    if not isinstance(customer, Customer):
+        if found["customer"] is None:
+            raise Customer.DoesNotExist(f"no customer #{customer_id}")
+        loaded = dict(zip(_CUSTOMER_FIELDS, found["customer"], strict=True))
+        loaded["created_at"] = _when(loaded["created_at"])
+        # `from_db` takes the values in the model's field order.
+        fields = [f.attname for f in Customer._meta.concrete_fields if f.attname in loaded]
+        customer = Customer.from_db("default", fields, [loaded[name] for name in fields])
+    switch = found.get("handover")
+    return answers, _Rows(
+        customer=customer,
+        identities=found.get("identities") or (),
+        cases=[
+            (pk, kind, ref, status, title, _when(opened), _when(updated))
+            for pk, kind, ref, status, title, opened, updated in found.get("cases") or ()
+        ],
+        versions=[
+            _Version(pk, key, value, confidence, _when(valid_from), _when_if(valid_until), *rest)
+            for pk, key, value, confidence, valid_from, valid_until, *rest in found.get("versions")
+            or ()
+        ],
+        signals=[
+            (kind, score, evidence, _when_if(updated))
+            for kind, score, evidence, updated in found.get("signals") or ()
+        ],
+        turns=[
+            (*head, _when(sent_at), gist, is_filler)
+            for *head, sent_at, gist, is_filler in found.get("turns") or ()
+        ],
+        readings=[
+            _Reading(_when(read_at), label, score, is_filler)
+            for read_at, label, score, is_filler in found.get("readings") or ()
+        ],
+        handover=HandoverView(
+            switch_id=switch[0],
+            from_conversation_id=switch[1],
+            from_channel=switch[2],
+            to_conversation_id=switch[3],
+            to_channel=switch[4],
+            topic=switch[5],
+            carried_case_ids=tuple(int(i) for i in switch[6] or ()),
+            was_with_person=switch[7] in Conversation.HUMAN_MODES,
+            summary=switch[8],
+            at=_when(switch[9]),
+        )
+        if switch is not None
+        else None,
+    )
+
+
+def _when(value: str) -> dt.datetime:
+    """A timestamp from PostgreSQL's JSON (ISO 8601, in the connection's UTC)."""
+    return dt.datetime.fromisoformat(value)
+
+
+def _when_if(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value is not None else None
+
+
 def _assemble(
     *,
-    customer: Customer,
+    rows: _Rows,
     asked: frozenset[Partition],
     actor: Actor,
     purpose: str,
     correlation_id: str,
-    recent_turns: int,
 ) -> ContextPack:
-    profile = identities = None
+    """The pack of `asked` from rows read for (at least) those partitions."""
+    customer = rows.customer
     cases: tuple[CaseView, ...] = ()
     facts: tuple[FactView, ...] = ()
-    turns: tuple[TurnView, ...] = ()
-    emotion = None
-
-    if Partition.PROFILE in asked:
-        profile = ProfileView(
-            customer_id=customer.pk,
-            display_name=customer.display_name,
-            customer_since=customer.created_at,
-        )
-    # Plain rows rather than model instances throughout: a read builds views, not models.
-    if Partition.IDENTITIES in asked:
-        identities = tuple(
-            IdentityView(kind=kind, value=value, verified=verified)
-            for kind, value, verified in Identity.objects.filter(customer=customer)
-            .order_by("kind", "pk")
-            .values_list("kind", "value", "verified")
-        )
     superseded: tuple[str, ...] = ()
-    signals: tuple[SignalView, ...] = ()
     if Partition.BUSINESS in asked:
-        cases, facts, superseded = _business(customer)
-    if asked & SIGNAL_PARTITIONS:
-        signals = customer_signals_view(customer.pk)
-    if Partition.MESSAGES in asked:
-        messages = Message.objects.filter(customer=customer).order_by("-sent_at", "-pk")
-        turns = tuple(
-            TurnView(
-                message_id=pk,
-                conversation_id=conversation_id,
-                channel=channel,
-                direction=direction,
-                author=author,
-                text=text,
-                sent_at=sent_at,
-                gist=gist,
-                is_filler=is_filler,
-            )
-            for (
-                pk,
-                conversation_id,
-                channel,
-                direction,
-                author,
-                text,
-                sent_at,
-                gist,
-                is_filler,
-            ) in messages.values_list(
-                "pk",
-                "conversation_id",
-                "channel",
-                "direction",
-                "author",
-                "text",
-                "sent_at",
-                "gist",
-                "is_filler",
-            )[:recent_turns]
-        )
+        cases, facts, superseded = _business(rows.cases, rows.versions)
+    emotion = None
     if Partition.EMOTION in asked:
-        emotion = emotion_trend(customer)
+        readings = [r for r in rows.readings if not (r.is_filler and r.label == _NEUTRAL)]
+        emotion = _emotion_of(readings) if readings else None
     handover = None
-    if asked & {Partition.BUSINESS, Partition.MESSAGES}:
-        handover = handover_view(customer_id=customer.pk, with_words=Partition.MESSAGES in asked)
-
+    if asked & {Partition.BUSINESS, Partition.MESSAGES} and rows.handover is not None:
+        handover = rows.handover
+        if Partition.MESSAGES not in asked:
+            # The summary quotes the customer: only for a reader holding `messages`.
+            handover = replace(handover, summary="")
     return ContextPack(
         customer_id=customer.pk,
         actor_label=actor.label,
@@ -489,16 +786,46 @@ def _assemble(
         partitions=asked,
         read_at=timezone.now(),
         correlation_id=correlation_id,
-        profile=profile,
-        identities=identities or (),
+        profile=ProfileView(
+            customer_id=customer.pk,
+            display_name=customer.display_name,
+            customer_since=customer.created_at,
+        )
+        if Partition.PROFILE in asked
+        else None,
+        identities=tuple(
+            IdentityView(kind=kind, value=value, verified=verified)
+            for kind, value, verified in rows.identities
+        )
+        if Partition.IDENTITIES in asked
+        else (),
         open_cases=cases,
         facts=facts,
-        turns=turns,
+        turns=tuple(TurnView(*row) for row in rows.turns) if Partition.MESSAGES in asked else (),
         emotion=emotion,
-        signals=signals,
+        signals=tuple(_signal_view(*row) for row in rows.signals)
+        if asked & SIGNAL_PARTITIONS
+        else (),
         versions=_versions(customer, asked),
         superseded=superseded,
         handover=handover,
+    )
+
+
+_NEUTRAL = SentimentReading.Label.NEUTRAL.value
+
+
+def _signal_view(
+    kind: str, score: float, evidence: list[dict[str, Any]], updated_at: dt.datetime | None
+) -> SignalView:
+    return SignalView(
+        kind=kind,
+        score=score,
+        level=signal_level(score),
+        evidence_message_ids=tuple(
+            int(item["message_id"]) for item in evidence or () if "message_id" in item
+        ),
+        updated_at=updated_at,
     )
 
 
@@ -530,36 +857,16 @@ class _Version(NamedTuple):
 
 
 def _business(
-    customer: Customer,
+    case_rows: Sequence[Sequence[Any]], versions: Sequence[_Version]
 ) -> tuple[tuple[CaseView, ...], tuple[FactView, ...], tuple[str, ...]]:
     """Open cases, current facts (the customer's own and their open cases'), and the values
-    since replaced; two queries however long the history.
+    since replaced, from the open cases' rows and every version of every fact, newest first.
+    Plain rows, not model instances: most of a long history is replaced versions, of which
+    only the key and the value are wanted.
     """
-    open_cases = list(
-        Case.objects.filter(customer=customer, status__in=Case.OPEN_STATUSES).order_by(
-            "-updated_at", "-pk"
-        )
-    )
-    open_case_ids = {case.pk for case in open_cases}
-    # Plain rows, not model instances: most of a long history is replaced versions, of which
-    # only the key and the value are wanted.
-    versions = list(
-        Fact.objects.filter(customer=customer)
-        .order_by("-valid_from", "-pk")
-        .values_list(
-            "pk",
-            "key",
-            "value",
-            "confidence",
-            "valid_from",
-            "valid_until",
-            "asserted_by",
-            "source_message_id",
-            "case_id",
-            "case__reference",
-        )
-    )
-    current = [_Version(*row) for row in versions if row[5] is None]
+    cases = tuple(CaseView(*row) for row in case_rows)
+    open_case_ids = {case.case_id for case in cases}
+    current = [version for version in versions if version.valid_until is None]
     facts = tuple(
         FactView(
             fact_id=fact.pk,
@@ -575,7 +882,7 @@ def _business(
         if fact.case_id is None or fact.case_id in open_case_ids
     )
     still_true = {fact.value.casefold() for fact in current}
-    still_true |= {case.reference.casefold() for case in open_cases}
+    still_true |= {case.reference.casefold() for case in cases}
     # A replaced one-word preference ("email") is a word, not a value: masking it would
     # blank the word wherever it appears. Every other replaced value is masked, and so is
     # each part of a replaced list ("March 10th, the 14th") that no current value holds.
@@ -586,27 +893,7 @@ def _business(
         and value.casefold() not in still_true
         and (len(value.split()) > 1 or not key.startswith(_PREFERENCE_KEYS))
     ]
-    parts = [
-        part.strip()
-        for value in replaced
-        if ", " in value
-        for part in value.split(", ")
-        if not any(part.strip().casefold() in true for true in still_true)
-    ]
-    superseded = tuple(dict.fromkeys(replaced + parts))
-    cases = tuple(
-        CaseView(
-            case_id=case.pk,
-            kind=case.kind,
-            reference=case.reference,
-            status=case.status,
-            title=case.title,
-            opened_at=case.opened_at,
-            updated_at=case.updated_at,
-        )
-        for case in open_cases
-    )
-    return cases, facts, superseded
+    return cases, facts, superseded_values(replaced, still_true)
 
 
 # Churn risk and buying intent are read from how the customer writes about the business:
@@ -621,18 +908,12 @@ def customer_signals_view(customer_id: int) -> tuple[SignalView, ...]:
 
 def _signals_by_customer(customer_ids: list[int]) -> dict[int, tuple[SignalView, ...]]:
     by_customer: dict[int, list[SignalView]] = {}
-    for signal in CustomerSignal.objects.filter(customer_id__in=customer_ids).order_by(
-        "customer_id", "-score", "kind"
+    for customer_id, *row in (
+        CustomerSignal.objects.filter(customer_id__in=customer_ids)
+        .order_by("customer_id", "-score", "kind")
+        .values_list("customer_id", "kind", "score", "evidence", "updated_at")
     ):
-        by_customer.setdefault(signal.customer_id, []).append(
-            SignalView(
-                kind=signal.kind,
-                score=signal.score,
-                level=signal.level,
-                evidence_message_ids=tuple(signal.evidence_message_ids),
-                updated_at=signal.updated_at,
-            )
-        )
+        by_customer.setdefault(customer_id, []).append(_signal_view(*row))
     return {customer_id: tuple(views) for customer_id, views in by_customer.items()}
 
 
@@ -645,16 +926,26 @@ def emotion_trend(customer: Customer) -> EmotionView | None:
     the newer half of the window with the older one.
     """
     readings = [
-        reading
-        for reading in SentimentReading.objects.filter(customer=customer)
-        .select_related("message")
-        .only("read_at", "label", "score", "message__is_filler")
-        .order_by("-read_at", "-pk")[: settings.RAPPORT_EMOTION_WINDOW]
-        if not (reading.message.is_filler and reading.label == SentimentReading.Label.NEUTRAL)
+        _Reading(*row)
+        for row in SentimentReading.objects.filter(customer=customer)
+        .order_by("-read_at", "-pk")
+        .values_list("read_at", "label", "score", "message__is_filler")[
+            : settings.RAPPORT_EMOTION_WINDOW
+        ]
     ]
-    if not readings:
-        return None
-    return _emotion_of(readings)
+    readings = [r for r in readings if not (r.is_filler and r.label == _NEUTRAL)]
+    return _emotion_of(readings) if readings else None
+
+
+class _Scored(Protocol):
+    """A sentiment reading as the mood arithmetic sees it (a model row or a plain one)."""
+
+    @property
+    def read_at(self) -> dt.datetime: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def score(self) -> float: ...
 
 
 def _mean(values: Iterable[float]) -> float:
@@ -910,7 +1201,7 @@ def _emotions(customer_ids: list[int]) -> dict[int, EmotionView]:
     return {customer_id: _emotion_of(rows) for customer_id, rows in readings.items()}
 
 
-def _emotion_of(readings: list[SentimentReading]) -> EmotionView:
+def _emotion_of(readings: Sequence[_Scored]) -> EmotionView:
     """The mood of readings already read, newest first (see `emotion_trend`): one place for
     the arithmetic, shared by single reads and list pages."""
     half_life = settings.RAPPORT_EMOTION_HALF_LIFE

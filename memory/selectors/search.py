@@ -12,7 +12,9 @@ import datetime as dt
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Q
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import F, Q, QuerySet
 
 from memory.actors import Actor, Partition
 from memory.models import (
@@ -78,7 +80,8 @@ def context_search(
     through the gate, audited and watched. A customer is found by a phone or e-mail only for
     an actor holding `identities` (else the search would say whose number it is). A quarantined
     actor, or one the watch stops midway, is refused the whole search, not answered with less.
-    One query per kind of hit, then one gate per customer shown (at most `limit`).
+    On PostgreSQL one statement finds every kind of hit and one writes the page's entries (a
+    person's search); elsewhere a query per kind. An agent or client is judged per customer.
     """
     query = query.strip()
     if actor_is_quarantined(actor):
@@ -92,27 +95,16 @@ def context_search(
         # A phone or e-mail found inside words would name its owner to an actor who may only
         # see it masked: such a query finds customers by their identities, or nothing.
         allowed &= {"customer"}
-    found: list[SearchHit] = []
-    by_identity = actor.may_read(Partition.IDENTITIES)
-
-    def customers_found(query: str, *, limit: int, **_: object) -> list[SearchHit]:
-        return _customers_found(query, limit=limit, by_identity=by_identity)
-
-    finders = (
-        ("customer", customers_found),
-        ("case", _cases_found),
-        ("fact", _facts_found),
-        ("conversation", _conversations_found),
+    found, customers = _hits_found(
+        query,
+        allowed=allowed,
+        by_identity=actor.may_read(Partition.IDENTITIES),
+        channel=channel,
+        since=since,
+        until=until,
+        sentiment=sentiment,
+        limit=limit,
     )
-    for kind, finder in finders:
-        if kind in allowed and len(found) < limit:
-            found += finder(query, channel=channel, since=since, until=until, limit=limit)
-    if "message" in allowed and len(found) < limit:
-        found += _messages_found(
-            query, channel=channel, since=since, until=until, sentiment=sentiment, limit=limit
-        )
-    found = list(dict.fromkeys(found))[:limit]
-    customers = Customer.objects.in_bulk({hit.customer_id for hit in found})
     with_pii = actor.may_read(Partition.PII)
     redactor = None if with_pii else Redactor()
     shown: list[SearchHit] = []
@@ -183,7 +175,110 @@ def _snippet(text: str, query: str, width: int = 120) -> str:
     return ("..." if start else "") + cut + ("..." if start + width < len(flat) else "")
 
 
-def _customers_found(query: str, *, limit: int, by_identity: bool) -> list[SearchHit]:
+def _hits_found(
+    query: str,
+    *,
+    allowed: set[str],
+    by_identity: bool,
+    channel: str,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    sentiment: str,
+    limit: int,
+) -> tuple[list[SearchHit], dict[int, Customer]]:
+    """The page's hits, kind by kind (customers, cases, facts, conversations, messages: the
+    newest of each first, the page cut to `limit`), and the customers they belong to (their id
+    and name: what the gate records of them). On PostgreSQL one statement for every kind;
+    elsewhere a query per kind, and one for the customers."""
+    searches: list[tuple[str, QuerySet[Any]]] = []
+    if "customer" in allowed:
+        searches.append(("customer", _customers_rows(query, limit=limit, by_identity=by_identity)))
+    if "case" in allowed:
+        searches.append(("case", _cases_rows(query, limit=limit)))
+    if "fact" in allowed:
+        searches.append(("fact", _facts_rows(query, limit=limit)))
+    if "conversation" in allowed:
+        searches.append(
+            (
+                "conversation",
+                _conversations_rows(query, channel=channel, since=since, until=until, limit=limit),
+            )
+        )
+    if "message" in allowed:
+        searches.append(
+            (
+                "message",
+                _messages_rows(
+                    query,
+                    channel=channel,
+                    since=since,
+                    until=until,
+                    sentiment=sentiment,
+                    limit=limit,
+                ),
+            )
+        )
+    rows_by_kind: list[list[dict[str, Any]]] = []
+    if connection.vendor == "postgresql":
+        rows_by_kind = _rows_in_one_statement([rows for _, rows in searches])
+    else:
+        for _, queryset in searches:
+            rows_by_kind.append(list(queryset))
+            if sum(len(found) for found in rows_by_kind) >= limit:
+                break
+    found: list[SearchHit] = []
+    names: dict[int, str] = {}
+    for (kind, _), kind_rows in zip(searches, rows_by_kind, strict=False):
+        for row in kind_rows:
+            hit = _HIT_OF[kind](row, query)
+            found.append(hit)
+            names[hit.customer_id] = row.get("customer_name", row.get("display_name", ""))
+    found = list(dict.fromkeys(found))[:limit]
+    fields = ["id", "display_name"]
+    customers = {
+        hit.customer_id: Customer.from_db(
+            "default", fields, [hit.customer_id, names[hit.customer_id]]
+        )
+        for hit in found
+    }
+    return found, customers
+
+
+def _rows_in_one_statement(searches: list[QuerySet[Any]]) -> list[list[dict[str, Any]]]:
+    """Each search's rows (as `values()` gives them), all in one SELECT: each a scalar
+    subquery aggregating its rows, in their order, into a JSON array."""
+    parts: list[str] = []
+    params: list[Any] = []
+    for rows in searches:
+        try:
+            sql, sub_params = rows.query.sql_with_params()
+        except EmptyResultSet:
+            parts.append("NULL")
+            continue
+        parts.append(f"(SELECT json_agg(t) FROM ({sql}) t)")  # noqa: S608 - the ORM's SQL
+        params += sub_params
+    if not parts:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        row = cursor.fetchone()
+    return [
+        [
+            {
+                key: dt.datetime.fromisoformat(value) if key in _MOMENTS and value else value
+                for key, value in item.items()
+            }
+            for item in found or ()
+        ]
+        for found in row
+    ]
+
+
+# The columns each search orders its hits by, which JSON hands back as text.
+_MOMENTS = frozenset({"updated_at", "valid_from", "last_message_at", "sent_at"})
+
+
+def _customers_rows(query: str, *, limit: int, by_identity: bool) -> QuerySet[Any]:
     from memory.identities import normalize_identity
 
     matches = Q(display_name__icontains=query) | Q(external_id=query)
@@ -193,93 +288,116 @@ def _customers_found(query: str, *, limit: int, by_identity: bool) -> list[Searc
         except ValueError:
             continue
         matches |= Q(identities__kind=kind, identities__value=value)
-    rows = (
+    return (
         Customer.objects.filter(matches, merged_into__isnull=True)
         .distinct()
         .order_by("-updated_at")
         .values("pk", "display_name", "updated_at")[:limit]
     )
-    return [
-        SearchHit(
-            kind="customer",
-            customer_id=row["pk"],
-            object_id=row["pk"],
-            snippet=row["display_name"] or f"Customer #{row['pk']}",
-            at=row["updated_at"],
-        )
-        for row in rows
-    ]
 
 
-def _cases_found(query: str, *, limit: int, **_: object) -> list[SearchHit]:
+def _customer_hit(row: dict[str, Any], query: str) -> SearchHit:
+    return SearchHit(
+        kind="customer",
+        customer_id=row["pk"],
+        object_id=row["pk"],
+        snippet=row["display_name"] or f"Customer #{row['pk']}",
+        at=row["updated_at"],
+    )
+
+
+def _cases_rows(query: str, *, limit: int) -> QuerySet[Any]:
     from memory.services import reference_key
 
     matches = Q(title__icontains=query)
     key = reference_key(query)
     if len(key) >= 3:
         matches |= Q(reference_key=key)
-    rows = (
+    return (
         Case.objects.filter(matches)
         .order_by("-updated_at")
-        .values("pk", "customer_id", "kind", "reference", "status", "title", "updated_at")[:limit]
+        .values(
+            "pk",
+            "customer_id",
+            "kind",
+            "reference",
+            "status",
+            "title",
+            "updated_at",
+            customer_name=F("customer__display_name"),
+        )[:limit]
     )
-    return [
-        SearchHit(
-            kind="case",
-            customer_id=row["customer_id"],
-            object_id=row["pk"],
-            snippet=f"{row['kind']} {row['reference']} ({row['status']}) {row['title']}".strip(),
-            at=row["updated_at"],
-        )
-        for row in rows
-    ]
 
 
-def _facts_found(query: str, *, limit: int, **_: object) -> list[SearchHit]:
-    rows = (
+def _case_hit(row: dict[str, Any], query: str) -> SearchHit:
+    return SearchHit(
+        kind="case",
+        customer_id=row["customer_id"],
+        object_id=row["pk"],
+        snippet=f"{row['kind']} {row['reference']} ({row['status']}) {row['title']}".strip(),
+        at=row["updated_at"],
+    )
+
+
+def _facts_rows(query: str, *, limit: int) -> QuerySet[Any]:
+    return (
         Fact.objects.filter(
             Q(value__icontains=query) | Q(key__icontains=query), valid_until__isnull=True
         )
         .order_by("-valid_from")
-        .values("pk", "customer_id", "key", "value", "valid_from")[:limit]
+        .values(
+            "pk",
+            "customer_id",
+            "key",
+            "value",
+            "valid_from",
+            customer_name=F("customer__display_name"),
+        )[:limit]
     )
-    return [
-        SearchHit(
-            kind="fact",
-            customer_id=row["customer_id"],
-            object_id=row["pk"],
-            snippet=f"{row['key']}: {_snippet(row['value'], query)}",
-            at=row["valid_from"],
-        )
-        for row in rows
-    ]
 
 
-def _conversations_found(
+def _fact_hit(row: dict[str, Any], query: str) -> SearchHit:
+    return SearchHit(
+        kind="fact",
+        customer_id=row["customer_id"],
+        object_id=row["pk"],
+        snippet=f"{row['key']}: {_snippet(row['value'], query)}",
+        at=row["valid_from"],
+    )
+
+
+def _conversations_rows(
     query: str,
     *,
     channel: str,
     since: dt.datetime | None,
     until: dt.datetime | None,
     limit: int,
-) -> list[SearchHit]:
+) -> QuerySet[Any]:
     rows = Conversation.objects.filter(Q(subject__icontains=query) | Q(summary__icontains=query))
     rows = _in_window(rows, "last_message_at", channel=channel, since=since, until=until)
-    return [
-        SearchHit(
-            kind="conversation",
-            customer_id=row["customer_id"],
-            object_id=row["pk"],
-            snippet=_snippet(row["subject"] + " " + row["summary"], query),
-            at=row["last_message_at"],
-        )
-        for row in rows.order_by("-last_message_at").values(
-            "pk", "customer_id", "subject", "summary", "last_message_at"
-        )[:limit]
-    ]
+    found: QuerySet[Any] = rows.order_by("-last_message_at").values(
+        "pk",
+        "customer_id",
+        "subject",
+        "summary",
+        "last_message_at",
+        customer_name=F("customer__display_name"),
+    )[:limit]
+    return found
 
 
-def _messages_found(
+def _conversation_hit(row: dict[str, Any], query: str) -> SearchHit:
+    return SearchHit(
+        kind="conversation",
+        customer_id=row["customer_id"],
+        object_id=row["pk"],
+        snippet=_snippet(row["subject"] + " " + row["summary"], query),
+        at=row["last_message_at"],
+    )
+
+
+def _messages_rows(
     query: str,
     *,
     channel: str,
@@ -287,23 +405,38 @@ def _messages_found(
     until: dt.datetime | None,
     sentiment: str,
     limit: int,
-) -> list[SearchHit]:
+) -> QuerySet[Any]:
     rows = Message.objects.filter(text__icontains=query)
     rows = _in_window(rows, "sent_at", channel=channel, since=since, until=until)
     if sentiment:
         rows = rows.filter(sentiment__label=sentiment)
-    return [
-        SearchHit(
-            kind="message",
-            customer_id=row["customer_id"],
-            object_id=row["pk"],
-            snippet=_snippet(row["text"], query),
-            at=row["sent_at"],
-        )
-        for row in rows.order_by("-sent_at", "-pk").values("pk", "customer_id", "text", "sent_at")[
-            :limit
-        ]
-    ]
+    found: QuerySet[Any] = rows.order_by("-sent_at", "-pk").values(
+        "pk",
+        "customer_id",
+        "text",
+        "sent_at",
+        customer_name=F("customer__display_name"),
+    )[:limit]
+    return found
+
+
+def _message_hit(row: dict[str, Any], query: str) -> SearchHit:
+    return SearchHit(
+        kind="message",
+        customer_id=row["customer_id"],
+        object_id=row["pk"],
+        snippet=_snippet(row["text"], query),
+        at=row["sent_at"],
+    )
+
+
+_HIT_OF = {
+    "customer": _customer_hit,
+    "case": _case_hit,
+    "fact": _fact_hit,
+    "conversation": _conversation_hit,
+    "message": _message_hit,
+}
 
 
 def _in_window(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from memory.events import CustomerMerged, publish
 from memory.identities import identity_kind_for_channel, normalize_identity
@@ -15,6 +18,7 @@ from memory.models import (
     CustomerMerge,
     Fact,
     Identity,
+    MergeProposal,
     Message,
     SentimentReading,
 )
@@ -105,15 +109,16 @@ def customer_resolve(*, channel: str, address: str, display_name: str = "") -> C
 
 
 def _claimed_address_resolve(identity: Identity, *, channel: str, display_name: str) -> Customer:
-    """The first message from an address someone only claimed ("my new number is ..."): the
-    sender owns it now, the claim is one piece of evidence that they are the claimer.
+    """The first message from an address someone only claimed ("reach me on ..."): the sender
+    owns it now, and the claim is weighed as evidence that they are the claimer.
 
-    Anyone can claim an address before its owner ever writes from it, so following the claim
-    would hand the owner's messages to whoever typed the address first. The sender gets the
-    address, verified, on a record of their own, and the claim is kept on it (`claimed_by`);
-    the two-piece rule then decides: a second piece (the claimer's full name as the sender's
-    display name here, or later their name or a reference of theirs in what the sender says)
-    links the records; until then a person is asked.
+    The sender gets the address, verified, on a record of their own, and the claim is kept on
+    it (`claimed_by`). The claim is one piece; it becomes two, and the records are linked at
+    once, when the claim was the claimer's own word about an address nobody held and that
+    address writes within `CLAIM_CONFIRM_WINDOW` of it, from a claimer no person is asked
+    about (see `_claim_confirmed`). Otherwise a second piece (the claimer's full name as the
+    sender's display name here, or later their name or a reference of theirs in what the
+    sender says) links the records; until then a person is asked.
     """
     from memory.services.proposals import LinkEvidence, customer_link_evidence
 
@@ -122,6 +127,9 @@ def _claimed_address_resolve(identity: Identity, *, channel: str, display_name: 
         if locked.verified:  # a concurrent first message already settled it
             return _surviving(locked.customer)
         claimer = _surviving(locked.customer)
+        evidence = {LinkEvidence.CLAIMED}
+        if _claim_confirmed(locked, claimer):
+            evidence.add(LinkEvidence.CLAIM_CONFIRMED)
         sender = Customer.objects.create(display_name=display_name)
         locked.customer = sender
         locked.verified = True
@@ -131,11 +139,34 @@ def _claimed_address_resolve(identity: Identity, *, channel: str, display_name: 
         return customer_link_evidence(
             customer=sender,
             other=claimer,
-            evidence={LinkEvidence.CLAIMED},
+            evidence=evidence,
             reason=f"{locked.kind} {locked.value} was claimed by customer #{claimer.pk}",
             decided_by="memory:resolve",
             stated_name=display_name,
         )
+
+
+# How long a customer's own "reach me on ..." vouches for the address: its first message within
+# this time is taken as theirs; later, the claim is one piece among others.
+CLAIM_CONFIRM_WINDOW = timedelta(days=30)
+
+
+def _claim_confirmed(identity: Identity, claimer: Customer) -> bool:
+    """Whether the first message from a claimed address confirms the claim.
+
+    A customer who writes "call me on 0412 ..." and is then called or texted from that number
+    is one person in any contact center; what must not happen is that knowing someone's
+    address makes you them. So the claim confirms only when the address was free when it
+    was claimed (`identity_link` refuses an address another record holds, and a person is
+    asked instead), the claim is recent, and the claimer is not someone a person has yet to
+    decide about: a record with a pending merge proposal (it quoted another customer's
+    reference, address or name) vouches for nothing.
+    """
+    if timezone.now() - identity.created_at > CLAIM_CONFIRM_WINDOW:
+        return False
+    return not MergeProposal.objects.filter(
+        Q(customer=claimer) | Q(other_customer=claimer), status=MergeProposal.Status.PENDING
+    ).exists()
 
 
 def _surviving(customer: Customer) -> Customer:

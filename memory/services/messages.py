@@ -135,7 +135,7 @@ def message_record_inbound(
             )
             message = Message.objects.create(
                 conversation=conversation,
-                customer=conversation.customer,
+                customer_id=conversation.customer_id,
                 channel=channel,
                 direction=Message.Direction.INBOUND,
                 author=Message.Author.CUSTOMER,
@@ -254,7 +254,19 @@ def message_send(
 
 
 def _conversation_touch(*, conversation: Conversation, at: dt.datetime) -> None:
-    """Move the conversation's clock forward (never back) and wake it if it had gone quiet."""
+    """Move the conversation's clock forward (never back) and wake it if it had gone quiet.
+
+    An active conversation only moves its clock, which the change log leaves out (it follows
+    from the message's own entry), so one UPDATE does it; waking a quiet one changes its
+    status, saved through the ORM so the change is audited.
+    """
+    if conversation.status == Conversation.Status.ACTIVE:
+        moved = Conversation.objects.filter(
+            pk=conversation.pk, status=Conversation.Status.ACTIVE, last_message_at__lt=at
+        ).update(last_message_at=at)
+        if moved:
+            conversation.last_message_at = at
+            return
     updated = Conversation.objects.filter(pk=conversation.pk).filter(
         Q(last_message_at__lt=at) | Q(status=Conversation.Status.INACTIVE)
     )

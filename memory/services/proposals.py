@@ -35,6 +35,7 @@ def merge_propose(
     reason: str,
     proposed_by: str,
     evidence_message: Message | None = None,
+    evidence: Collection[str] = (),
 ) -> MergeProposal:
     """Ask a person whether two records are one customer; one pending proposal per pair."""
     if customer.pk == other_customer.pk:
@@ -53,6 +54,7 @@ def merge_propose(
                 reason=reason,
                 proposed_by=proposed_by,
                 evidence_message=evidence_message,
+                evidence=sorted(set(evidence)),
             )
     except IntegrityError:
         return MergeProposal.objects.get(
@@ -77,6 +79,10 @@ class LinkEvidence(StrEnum):
     # The record's sender claimed the address they write from before they ever wrote from it:
     # a claim anyone can make, so it counts once and never alone.
     CLAIMED = "claimed"
+    # ...and the claim was the claimer's own word about an address nobody held, which then
+    # wrote within a few weeks, from a claimer nobody is asked about
+    # (memory.services.customers._claim_confirmed).
+    CLAIM_CONFIRMED = "claim_confirmed"
 
 
 _EVIDENCE_KINDS = frozenset(kind.value for kind in LinkEvidence)
@@ -146,6 +152,7 @@ def customer_link_evidence(
             reason=f"{reason}; evidence: {held}" + ("; the names differ" if clash else ""),
             proposed_by=decided_by,
             evidence_message=message,
+            evidence=[*pieces, *(["names_differ"] if clash else [])],
         )
         return customer
     if crm_known:

@@ -19,6 +19,7 @@ from orchestrator.intelligence.values.filing import (
     APPOINTMENT,
     CHANGE_CUE,
     CHOICE_KEYS,
+    CONTACT_TIME,
     KnownValue,
     is_value_key,
     values_file,
@@ -247,15 +248,26 @@ def _shape(reference: str) -> str:
     return re.sub(r"\d", "9", re.sub(r"[A-Za-z]", "A", reference))
 
 
+def _skeleton(reference: str) -> str:
+    """A reference's length and separators, letters and digits alike ("S5HDS7" and "MHGJHE"
+    are both "XXXXXX"): booking codes mix the two at random."""
+    return re.sub(r"[A-Za-z0-9]", "X", reference)
+
+
+# Words that retire a reference for a new one besides the general change words ("scratch
+# the old booking reference, use MHGJHE"): everyday English, written here.
+_REFERENCE_SWAP = re.compile(r"\b(?:old|previous|scratch\w*|use|instead)\b", re.I)
+
+
 def _cued_new_reference(text: str, references: list[tuple[str, str]], pack: ContextPack) -> str:
     """A reference quoted in place of an open case's ("please use RW-4180922 now, the old one
     was cancelled"): the only new one in the turn, shaped like an open case's reference,
     in a turn that announces a change."""
     held = {c.reference.upper() for c in pack.open_cases}
     fresh = [ref.upper() for _, ref in references if ref.upper() not in held]
-    if len(fresh) != 1 or not CHANGE_CUE.search(text):
+    if len(fresh) != 1 or not (CHANGE_CUE.search(text) or _REFERENCE_SWAP.search(text)):
         return ""
-    if not any(_shape(reference) == _shape(fresh[0]) for reference in held):
+    if not any(_skeleton(reference) == _skeleton(fresh[0]) for reference in held):
         return ""
     return fresh[0]
 
@@ -273,7 +285,9 @@ def _replaced_reference(
     new = turn_read.new_reference or _cued_new_reference(text, references, pack)
     others = [c for c in pack.open_cases if new and c.reference.upper() != new]
     replaced = next(
-        (c for c in others if _shape(c.reference) == _shape(new)), others[0] if others else None
+        (c for c in others if _shape(c.reference) == _shape(new)),
+        next((c for c in others if _skeleton(c.reference) == _skeleton(new)), None)
+        or (others[0] if others else None),
     )
     if replaced is None:
         return []
@@ -323,7 +337,7 @@ def _values_filed(
         )
         for f in pack.facts
         if not f.case_reference
-        and (is_value_key(f.key) or f.key in CHOICE_KEYS or f.key == APPOINTMENT)
+        and (is_value_key(f.key) or f.key in CHOICE_KEYS or f.key in (APPOINTMENT, CONTACT_TIME))
     ]
     stated = [
         (s.key, s.value)

@@ -13,15 +13,21 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 
 from memory.actors import AgentActor, Partition
+from memory.watch import actors_quarantined
 from orchestrator.agents.connect import ANALYST_WRITES, RESPONDER_WRITES, ChatModelAgent, HttpAgent
 from orchestrator.agents.entities import EntitiesAgent
 from orchestrator.agents.intent import IntentAgent
 from orchestrator.agents.responder import ResponderAgent
 from orchestrator.agents.rules import RulesAgent, RuleSpec
 from orchestrator.agents.sentiment import SentimentAgent
+from orchestrator.intelligence.api import classify_intent, classify_sentiment, read_signals
+from orchestrator.intelligence.escalation import escalation_read
+from orchestrator.intelligence.values.changes import change_model
+from orchestrator.intelligence.values.tagger import value_tagger
 from orchestrator.models import AgentConfig, BusinessRule
 
 if TYPE_CHECKING:
+    from memory.models import ActorQuarantine
     from orchestrator.agents.base import Agent
 
 # The built-in agents that read every message, in the order their results are merged.
@@ -58,6 +64,35 @@ def agent_configs() -> dict[str, AgentConfig]:
     if kept is not None:
         kept["configs"] = configs
     return configs
+
+
+def agents_quarantined(labels: list[str]) -> dict[str, ActorQuarantine]:
+    """Which of these actors are quarantined, by label (one query). Inside
+    `configuration_kept`, a label an earlier call asked about is answered from that call:
+    the plan asks about the analysts and the responder at once, and the responder's turn
+    needs no query. The gate still judges every read when it is made, so an agent
+    quarantined in between is refused there."""
+    kept = _kept.get()
+    known: dict[str, ActorQuarantine | None] = (
+        kept.setdefault("quarantine", {}) if kept is not None else {}
+    )
+    missing = [label for label in labels if label not in known]
+    if missing:
+        found = actors_quarantined(actors=missing)
+        known.update({label: found.get(label) for label in missing})
+    return {label: q for label in labels if (q := known[label]) is not None}
+
+
+def models_warm() -> None:
+    """Load every model the built-in analysts use (a process's first message otherwise pays
+    for it): each is read once per process and kept."""
+    text = "Hi, where is my order? I want to speak to someone."
+    classify_intent(text)
+    classify_sentiment(text)
+    read_signals(text)
+    escalation_read(text)
+    value_tagger()
+    change_model()
 
 
 def actor_for(agent: Agent, config: AgentConfig | None) -> AgentActor:

@@ -5,6 +5,9 @@ Wexler", "Hi I'm Uma Wexler", "my name is uma wexler"), or signed under an e-mai
 from __future__ import annotations
 
 import re
+from functools import cache
+
+from wordfreq import zipf_frequency
 
 from orchestrator.intelligence.spoken import SPEECH_FILLERS
 
@@ -27,8 +30,9 @@ _WORD = r"[A-Za-z][A-Za-z'’-]+"
 # "my name is", "this is", "I'm", "it's" followed by a first and last name, in any case.
 _INTRODUCED = re.compile(
     r"\b(?P<intro>my\s+name\s+is|my\s+name's|name's|the\s+name\s+is|this\s+is|i\s+am|i'm|i’m|im"
-    r"|it's|it’s|it\s+is)\s+"
-    rf"(?P<first>{_WORD})\s+(?P<last>{_WORD})(?P<after>\s*(?:[,.;:!?()\n-]|$|{_WORD}))",
+    r"|it's|it’s|it\s+is|its)\s+"
+    rf"(?P<first>{_WORD})\s+(?P<last>{_WORD})(?![A-Za-z'’-])"
+    rf"(?P<after>\s*(?:[,.;:!?()\n-]|$|{_WORD}))",
     re.I,
 )
 # "Uma Wexler here", "uma wexler speaking", at the start of a sentence or after a greeting.
@@ -38,6 +42,19 @@ _HERE = re.compile(
     r"(?:^|[,.;:!?\n][^\S\n]*+|\b(?:hi|hey|hello|hiya|yes|morning|afternoon|evening|there)\s+)"
     rf"(?P<first>{_WORD})\s+(?P<last>{_WORD})\s+(?:here|speaking)\b",
     re.I,
+)
+# A message or sentence headed by the sender's name ("Bram Pettersen - email me at ...", "Ana
+# Ruiz: order 5512 still not here", "Hello, Nadia Brennan, texting from a new phone"):
+# capitals, at the start (after a greeting, perhaps), then a dash, colon or comma.
+_HEADING = re.compile(
+    r"(?:\A|[.!?]\s+)\s*(?:(?i:hi|hello|hey|hiya)[,!]?\s+)?"
+    r"(?P<first>[A-Z][a-z'’]+(?:-[A-Z][a-z'’]+)?)\s+(?P<last>[A-Z][a-z'’]+(?:-[A-Z][a-z'’]+)?)"
+    r"\s*(?:-|–|—|:|,)\s+\S"
+)
+# A text signed off after a dash at its very end ("still waiting on this one - Ines Haddad").
+_SIGNED_DASH = re.compile(
+    r"(?:^|\s)[-–—~]\s*(?P<first>[A-Z][a-z'’]+(?:-[A-Z][a-z'’]+)?)"
+    r"\s+(?P<last>[A-Z][a-z'’]+(?:-[A-Z][a-z'’]+)?)\s*[.!]?\s*\Z"
 )
 # A closing and the name on one line: "Thanks, Uma Wexler", "cheers uma wexler".
 _SIGNED_INLINE = re.compile(
@@ -89,7 +106,15 @@ _AFTER_LOWER_NAME = frozenset(
 )
 # An introduction by "it's" names a person only with capitals or a "here" after it:
 # "it's been three days", "it's still broken".
-_WEAK_INTROS = frozenset({"it's", "it’s", "it is"})
+_WEAK_INTROS = frozenset({"it's", "it’s", "it is", "its"})
+# Introductions that can only be followed by a name ("my name's kofi jablonski this is my
+# husband's phone"): what comes after the name does not have to show where it ends.
+_NAMING_INTROS = frozenset({"my name is", "my name's", "name's", "the name is"})
+# How common a word may be in English and still be read as part of a name written in lower
+# case with nothing after it to show where the name ends ("it's marisol ivanova i'm on ...").
+# wordfreq's Zipf scale: 3 is once per million words, 4 ten times; "rafael" is 3.7, "super"
+# 5.1, "slow" 4.9, "gutted" 3.0. Common first names ("john", 5.4) still need the clearer cues.
+_RARE_WORD_ZIPF = 4.0
 _NOT_NAMES = frozenset(
     """a an the just still really calling writing texting emailing here about back not so very
     at on in with from your my our again sorry hi hey hello there all good fine okay ok going
@@ -132,6 +157,13 @@ def stated_name(text: str, *, spoken: bool = False) -> str:
             name = _name(match, text=text, intro="")
             if name:
                 return name
+    # A name heading or closing a text after a dash could also be a title ("Cracked Screen -
+    # help", "... - Front Door"): a name's words are uncommon ones, a surname rarer still.
+    for placed in (*_HEADING.finditer(text), _SIGNED_DASH.search(text)):
+        if placed and _rare(placed["first"].lower(), below=5.0) and _rare(placed["last"].lower()):
+            name = _name(placed, text=text, intro="")
+            if name:
+                return name
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     for previous, line in zip(lines, lines[1:], strict=False):
         words = line.rstrip(",.").split()
@@ -148,12 +180,24 @@ def _name(match: re.Match[str], *, text: str, intro: str) -> str:
         return ""
     capitalised = all(w[:1].isupper() for w in words) and not text.isupper()
     if intro and not capitalised:
+        intro = re.sub(r"\s+", " ", intro.replace("’", "'"))
         after = (match.groupdict().get("after") or "").strip().lower()
-        if intro.replace("’", "'") in _WEAK_INTROS and after not in {"here", "calling"}:
-            return ""
-        if after and after[:1].isalpha() and after not in _AFTER_LOWER_NAME:
+        # "... ines ivanova on my wife's phone", "hi im olivia stone, order 12345"
+        followed = after in _AFTER_LOWER_NAME or (bool(after) and not after[:1].isalpha())
+        rare = all(_rare(w) for w in words)
+        if intro in _WEAK_INTROS:
+            named = after in {"here", "calling"} or (followed and rare)
+        else:  # at the very end only uncommon words make a name: "i'm gutted tbh"
+            named = intro in _NAMING_INTROS or followed or (not after and rare)
+        if not named:
             return ""
     return " ".join(w if w[:1].isupper() else w.capitalize() for w in words)
+
+
+@cache
+def _rare(word: str, below: float = _RARE_WORD_ZIPF) -> bool:
+    """A word too rare in English to be anything but a name here (see `_RARE_WORD_ZIPF`)."""
+    return zipf_frequency(word.strip("'’-"), "en") < below
 
 
 def _without_stutter(text: str) -> str:

@@ -49,14 +49,16 @@ _ABBREVIATION_END = re.compile(
     r"no|nr|vs|approx|dept|inc|ltd|co|corp|e\.g|i\.e)\.$",
     re.I,
 )
+# A greeting line: the greeting and up to two words ("Hi all"), or up to five when a comma or
+# colon closes the line, as it does around a company's name ("Dear Acme Home Insurance team,").
 _GREETING = re.compile(
     r"^(?:hi|hello|hey|hiya|dear|greetings|good (?:morning|afternoon|evening)|"
-    r"to whom it may concern)(?:\s+[\w'’]+){0,2}\s*[,.!:]?$",
+    r"to whom it may concern)(?:(?:\s+[\w'’]+){0,2}\s*[,.!:]?|(?:\s+[\w'’&.-]+){0,5}\s*[,:])$",
     re.I,
 )
 _BOILERPLATE = re.compile(
     r"confidential|intended (?:only )?for|privileged|received this in error|disclaimer|"
-    r"strictly (?:forbidden|prohibited)|get outlook|sent from my|unsubscribe|"
+    r"strictly (?:forbidden|prohibited)|get outlook|^sent (?:from|via|with|using) |unsubscribe|"
     r"virus|transmission cannot be guaranteed|error-free|prohibited|before printing|"
     r"think before you print|this (?:e-?mail|message) (?:and any|may contain)",
     re.I,
@@ -65,7 +67,9 @@ _AUTO_REPLY = re.compile(
     r"out of (?:the )?office|limited (?:connectivity|access)|away (?:from|until)|"
     r"(?:travelling|traveling|on leave|on holiday|on vacation) (?:with|until|and)|"
     r"get back to you as soon as|automatic reply|auto-?reply|respond when i return|"
-    r"on my return|when i(?:'m| am) back|read (?:on|upon|after) my return",
+    r"on my return|when i(?:'m| am) back|read (?:on|upon|after) my return|"
+    r"(?:i'm|i am|i will be|i'll be) (?:away|out|off)\b.{0,40}\bback\b|will be back (?:on|in)\b|"
+    r"(?:this is an? )?automated (?:reply|response|message)|back in the office",
     re.I,
 )
 # A call that said nothing: the line broke up, the caller will ring back.
@@ -95,7 +99,36 @@ _PROBLEM = re.compile(
     r"|\berror\w*|\bfail\w*|\bstopped\b|\bdead\b|\boutage\b|\bdown\b|\bslow\b"
     r"|\bdisconnect\w*|\bdropp\w*|\bstuck\b|\bcancel\w*|\bskipp\w*|\bignor\w*|\bforg[oe]t\w*"
     r"|\bdeclin\w*|\bdenied\b|\blocked\b|\bblocked\b|\bexpired\b"
-    r"|\bproblem\b|\bissue\b|\bcomplain\w*",
+    r"|\bproblem\b|\bissue\b|\bcomplain\w*"
+    # Something that should be there and is not ("no signal indoors", "no hot water").
+    r"|\bno (?:\w+ )?(?:signal|service|power|water|heat\w*|internet|connection|wi-?fi|reception"
+    r"|reply|response|answer|update|access|sound|picture|dial tone|show)\b"
+    # The state a thing arrives or ends up in: food, goods, rooms, devices.
+    r"|\b(?:cold|soggy|stale|spoil\w*|rotten|mou?ldy|melted|crushed|dented|torn|ripped|burst|"
+    r"scratch(?:ed|es)|smashed|shattered|burnt|undercooked|dirty|filthy|stained|smell\w*|"
+    r"noisy|flicker\w*|overheat\w*|freez(?:es|ing)|crash\w*|glitch\w*|unusable)\b",
+    re.I,
+)
+# Why someone calls or texts from another phone ("i'm on my sister's phone because mine
+# died", "my battery's dead so this is my work phone"): trouble with their own phone, which
+# is not what they are contacting the business about. Everyday English, written here.
+_OWN_PHONE_TROUBLE = re.compile(
+    r"\b(?:mine|my (?:own )?(?:phone|mobile|cell|battery))(?:'s|’s| is| has| was| just)?"
+    r"(?:\s+[\w'’]+){0,4}?\s+(?:died|dead|broke|broken|flat|not working|stopped working|ran out)\b",
+    re.I,
+)
+# A sentence that announces it is beside the point ("Unrelated, but ...", "On a separate
+# note", "As an aside", "Fun fact"), or says so ("nothing to do with you"):
+# small talk, never the case's issue. Everyday English discourse markers, written here.
+_ASIDE = re.compile(
+    r"^\W*(?:unrelated|off[- ]topic|on an? (?:separate|side|unrelated|different) note|"
+    r"as an? (?:aside|side note)|(?:fun fact|in other news|side note)\b)"
+    r"|\bnothing to do with (?:you|this|my (?:order|account|case))\b"
+    r"|\b(?:apologies|sorry) for (?:the|my|this) (?:slow|late|delayed|brief|long) "
+    r"(?:reply|response|answer|e-?mail|message)"
+    # Where they looked before writing ("I've tried the help pages first"): a preface.
+    r"|\b(?:tried|checked|looked (?:at|through)|read|searched) (?:the|your) "
+    r"(?:help|faq|support|website|site|online)",
     re.I,
 )
 _REQUEST = re.compile(
@@ -189,11 +222,15 @@ def issue(text: str, *, reference: str = "", max_words: int = 30) -> str:
     naming = {i for i, p in enumerate(pieces) if key and key in canonical_key(p)}
     best, best_score = "", 0
     for index, sentence in enumerate(pieces):
-        if is_boilerplate(sentence):
+        if is_boilerplate(sentence) or _ASIDE.search(sentence):
             continue
-        score = 3 * bool(_PROBLEM.search(sentence)) + bool(_REQUEST.search(sentence))
+        troubles = _OWN_PHONE_TROUBLE.sub(" ", sentence)
+        score = 3 * bool(_PROBLEM.search(troubles)) + bool(_REQUEST.search(sentence))
         if naming & {index - 1, index, index + 1}:
             score += 2
+        # Asking after the case ("any update on order 5512?") is not saying what is wrong.
+        if _CHASING.search(sentence) and not _PROBLEM.search(troubles):
+            score -= 2
         bare = len(sentence.split()) <= 5 or (
             index in naming and len(sentence.split()) <= len(reference.split()) + 4
         )
@@ -201,6 +238,16 @@ def issue(text: str, *, reference: str = "", max_words: int = 30) -> str:
         if score > best_score:
             best, best_score = sentence, score
     return " ".join(best.split()[:max_words]) if best_score >= 2 else ""
+
+
+# Asking after a case rather than saying what is wrong ("any update on ...?", "where is it
+# at", "quick one about ...", "I want this sorted today"): everyday English, written here.
+_CHASING = re.compile(
+    r"\b(?:any (?:update|news|word|progress)|where (?:is|are)|what'?s happening|status|"
+    r"quick (?:one|question)|checking (?:in|on)|chasing|following up|follow(?:ing)?[- ]up|"
+    r"sort(?:ed)? (?:it )?(?:out )?today|want this sorted)\b",
+    re.I,
+)
 
 
 def is_filler(text: str) -> bool:
@@ -239,6 +286,16 @@ _PLAN = re.compile(
     r"|(?:\bthe\s+|\bon\s+|\bfor\s+|\bto\s+)(?P<c>[A-Z][\w+]*(?:\s+[A-Z0-9][\w+]*){0,2})"
     r" (?:plan|tier|package|bundle|tariff)\b"
 )
+# A plan named after a word of change in a sentence about plans, wherever the name stands
+# ("switched plans, it's Talk 500 now", "new package: Fibre Max"): a name in capitals of two
+# or more words, or one word and a number, that does not open the sentence.
+_PLAN_NAMED_IN_CHANGE = re.compile(
+    r"(?<=\S\s)(?<!\d\s)(?P<name>[A-Z][a-z]+(?:\s+(?:[A-Z][\w+]*|\d+[A-Za-z]*)){1,2})\b"
+)
+_PLAN_TALK = re.compile(r"\b(?:plan|plans|tier|package|bundle|tariff|subscription)\b", re.I)
+_PLAN_CHANGE = re.compile(
+    r"\b(?:switch\w*|chang\w*|mov(?:e|ed)|upgrad\w*|downgrad\w*|went|gone|now|new)\b", re.I
+)
 _SPOKEN_PLAN = re.compile(
     r"\bplan (?:says|is) (?:the )?(?P<plan>[a-z0-9]+(?: [a-z0-9]+)?)\b"
     r"|\bon (?:the )?(?P<on>[a-z0-9]+(?: [a-z0-9]+){0,2}) (?:plan|tier|package)\b"
@@ -276,15 +333,35 @@ _VENDOR_SPOKEN = re.compile(
     r"prefer|went with|use)\s+(?:is|was)?\s*(?P<b>[a-z][\w&'’-]*(?:\s+[a-z&][\w&'’-]*){0,2})",
     re.I,
 )
+# A clock time or the times of day with names ("noon"), as an end of a window to call in.
+_WINDOW_END = rf"(?:{TIME}|noon|midday|midnight|lunch(?:\s?time)?)"
 _CONTACT_TIME = re.compile(
-    r"\b(?:(?:call|ring|phone|reach|contact|text)(?:\s+(?:me|us))?|take calls|taking calls|"
-    r"available|reachable)\b[^.!?]{0,30}?"
-    r"(?P<when>between\s+\d{1,2}(?::\d{2})?\s*(?:am|pm)?\s+and\s+\d{1,2}(?::\d{2})?\s*(?:am|pm)"
-    rf"|(?:after|before)\s+{TIME}"
-    rf"|(?:on\s+)?(?:(?:{WEEKDAYS})s?|weekdays?|weekends?)(?:\s+(?:mornings?|afternoons?|evenings?))?"
+    r"\b(?:(?:call|ring|phone|reach|contact|text|talk|speak|chat)(?:\s+(?:to\s+)?(?:me|us))?|"
+    r"take calls|taking calls|available|reachable|catch me|get hold of me|"
+    r"(?:i'?m|i am|we'?re|we are|i'll be|we'll be)\s+(?:\w+\s+)?(?:free|around|home|in))\b"
+    r"[^.!?]{0,30}?"
+    r"(?P<when>between\s+(?:\d{1,2}(?::\d{2})?\s*(?:am|pm)?|noon|midday)\s+and\s+"
+    rf"{_WINDOW_END}"
+    rf"|(?:after|before)\s+\d{{1,2}}(?::\d{{2}})?\s+in the (?:morning|afternoon|evening)"
+    rf"|(?:after|before)\s+{_WINDOW_END}"
+    rf"|(?:on\s+)?(?:(?:{WEEKDAYS})s?|weekdays?|weekends?)(?:\s+(?:or|and|&)\s+(?:{WEEKDAYS})s?)?"
+    r"(?:\s+(?:mornings?|afternoons?|evenings?))?"
+    r"|(?:early|late)\s+(?:mornings?|afternoons?|evenings?)"
     r"|in the (?:morning|afternoon|evening)s?|(?:mornings|afternoons|evenings)"
-    r"|lunch\s?times?(?:\s+only)?"
+    r"|first thing(?: in the morning)?|(?:over|at) lunch(?:\s?time)?|lunch\s?times?(?:\s+only)?"
+    r"|during (?:school|office|work|working|business) hours"
     r"|after work|before work)",
+    re.I,
+)
+# The same, said the other way round: the time first, then that it suits a call ("over lunch
+# suits me best for a call", "weekday mornings work for a call back").
+_CONTACT_TIME_FIRST = re.compile(
+    r"(?P<when>(?:(?:early|late)\s+)?(?:mornings?|afternoons?|evenings?)|over lunch|lunch\s?times?"
+    rf"|first thing(?: in the morning)?|(?:after|before)\s+{_WINDOW_END}"
+    rf"|(?:on\s+)?(?:(?:{WEEKDAYS})s?|weekdays?|weekends?)"
+    r"(?:\s+(?:mornings?|afternoons?|evenings?))?)"
+    r"\s+(?:suits?|works?|is (?:best|good|easiest|ideal)|are (?:best|good))\b[^.!?]{0,25}?"
+    r"\b(?:call|ring|phone|chat|talk|contact|reach)",
     re.I,
 )
 _NEW_REFERENCE = re.compile(
@@ -312,7 +389,31 @@ def typed_statements(text: str) -> list[Statement]:
         if spoken != sentence:
             taken = {s.value.casefold() for s in found}
             found += [s for s in switched_to(spoken) if s.value.casefold() not in taken]
+    if not any(s.key == "member id" for s in found):
+        found = _member_id_across_sentences(text, found)
     return found
+
+
+# An id-shaped token: letters then at least six digits, or eight digits and more.
+_ID_SHAPED = re.compile(r"\b(?:[A-Z]{1,3}\d{6,12}|\d{8,12})\b")
+_MEMBER_TALK = re.compile(
+    r"\b(?:member(?:ship)?|insurance|insurer|policy|subscriber)\s+(?:id|number|no|card)\b", re.I
+)
+
+
+def _member_id_across_sentences(text: str, found: list[Statement]) -> list[Statement]:
+    """A member id given in the sentence after the one that asks for or names it ("You asked
+    for my insurance member ID. It's T856505480."), or in place of the old one ("use
+    V282944824 instead, the old insurance member ID doesn't work"): the one id-shaped token of
+    a turn that speaks of a member id. It replaces what the tagger called it."""
+    if not _MEMBER_TALK.search(text):
+        return found
+    tokens = {m.group(0).upper() for m in _ID_SHAPED.finditer(text)}
+    if len(tokens) != 1:
+        return found
+    token = tokens.pop()
+    kept = [s for s in found if s.value.upper() != token]
+    return [*kept, Statement("member id", token)]
 
 
 def _a_short_answer(sentence: str, *, alone: bool) -> bool:
@@ -394,6 +495,9 @@ def stated_values(sentence: str) -> list[Statement]:
             text = _a_name(text) or text
         if len(text) < 2 or _NOT_A_VALUE.match(text) or not re.search(r"\w", text):
             continue
+        # "ID HB-140090" is a reference the reference reader keeps, not a name of a thing.
+        if value.kind in ("named", "type") and re.search(r"\w*\d\w*-?\w*\d{3}", text):
+            continue
         found.append(Statement(fact_key(value.kind), text))
     taken = {s.value.casefold() for s in found}
     found += [s for s in switched_to(sentence) if s.value.casefold() not in taken]
@@ -401,10 +505,18 @@ def stated_values(sentence: str) -> list[Statement]:
     # unambiguous enough for a pattern.
     if not any(s.key == "date" for s in found):
         found += [Statement("date", m.group(0).strip()) for m in _CALENDAR_DATE.finditer(sentence)]
+    # Likewise a clock time with am or pm ("is 3:00pm on August 13 free?").
+    if not any(s.key == "time" for s in found):
+        found += [
+            Statement("time", m.group(0).strip())
+            for m in _CLOCK_TIME.finditer(sentence)
+            if not any(m.group(0).strip().casefold() in s.value.casefold() for s in found)
+        ]
     return found
 
 
 _CALENDAR_DATE = re.compile(rf"\b(?:the\s+)?{DATE}", re.I)
+_CLOCK_TIME = re.compile(rf"\b{TIME}(?!\w)", re.I)
 
 
 def _statements_in(sentence: str) -> list[Statement]:
@@ -425,6 +537,20 @@ def _statements_in(sentence: str) -> list[Statement]:
         name = match.group("a") or match.group("b") or match.group("c")
         if name and not re.match(rf"(?:{MONTHS}|{WEEKDAYS})\b", name, re.I):
             found.append(Statement("plan", name.strip()))
+    if (
+        not any(s.key == "plan" for s in found)
+        and _PLAN_TALK.search(sentence)
+        and _PLAN_CHANGE.search(sentence)
+    ):
+        named = [
+            m.group("name")
+            for m in _PLAN_NAMED_IN_CHANGE.finditer(sentence)
+            if not re.match(rf"(?:{MONTHS}|{WEEKDAYS})\b", m.group("name"), re.I)
+            and not _PLAN_TALK.search(m.group("name"))
+            and not _PLAN_CHANGE.search(m.group("name"))
+        ]
+        if len(named) == 1:
+            found.append(Statement("plan", named[0]))
     found.extend(
         Statement(f"number of {m.group('unit').lower()}", f"{m.group('n')} {m.group('unit')}")
         for m in _QUANTITY.finditer(sentence)
@@ -444,11 +570,18 @@ def _statements_in(sentence: str) -> list[Statement]:
         Statement("chosen vendor", _title(m.group("name")))
         for m in _VENDOR_INSTEAD.finditer(sentence)
         if not re.match(r"(?:the|my|our|that|this|it|a|an)\b", m.group("name"), re.I)
+        # "use V282944824 instead": a number is an id, not a supplier.
+        and not re.search(r"\d{4}", m.group("name"))
     )
     found.extend(
         Statement("contact time", match.group("when").strip())
         for match in _CONTACT_TIME.finditer(sentence)
     )
+    if not any(s.key == "contact time" for s in found):
+        found.extend(
+            Statement("contact time", match.group("when").strip())
+            for match in _CONTACT_TIME_FIRST.finditer(sentence)
+        )
     return found
 
 

@@ -43,7 +43,9 @@ _agent_threads = ThreadPoolExecutor(max_workers=16, thread_name_prefix="agent")
 
 
 @dataclass
-class _Started:
+class AgentStarted:
+    """An agent run under way: begun, its context read (or refused), then running."""
+
     name: str
     agent: Agent
     config: AgentConfig | None
@@ -55,11 +57,15 @@ class _Started:
     span: trace.Span | None = None
 
 
-def agents_run(*, run_id: int, names: tuple[str, ...] | list[str]) -> list[AgentResult]:
+def agents_run(
+    *, run_id: int, names: tuple[str, ...] | list[str], run: PipelineRun | None = None
+) -> list[AgentResult]:
     """Run the named agents on the run's message: one context pack is read through the gate
     for all of them (each handed its own partitions, each read audited under its own name),
-    then all run side by side, each within its timeout; every one leaves an AgentRun."""
-    run = PipelineRun.objects.select_related("inbound_message__customer").get(pk=run_id)
+    then all run side by side, each within its timeout; every one leaves an AgentRun.
+    `run` when the caller has just read it with its message and customer (`run_read`)."""
+    if run is None:
+        run = run_read(run_id=run_id)
     turn = inbound_turn(run.inbound_message)
     configs = agent_configs()
     started = agents_start(
@@ -72,6 +78,14 @@ def agents_run(*, run_id: int, names: tuple[str, ...] | list[str]) -> list[Agent
     return agents_finish(run=run, started=started)
 
 
+def run_read(*, run_id: int) -> PipelineRun:
+    """A pipeline run with its message, the message's customer and conversation (one query):
+    what the agents and the finish work on."""
+    return PipelineRun.objects.select_related(
+        "inbound_message__customer", "inbound_message__conversation"
+    ).get(pk=run_id)
+
+
 def agent_start(
     *,
     run: PipelineRun,
@@ -80,7 +94,7 @@ def agent_start(
     agent: Agent,
     config: AgentConfig | None,
     purpose: str,
-) -> _Started:
+) -> AgentStarted:
     """One agent's read and start (the responder, an external agent the intent routes to)."""
     (started,) = agents_start(run=run, turn=turn, agents=[(name, agent, config)], purpose=purpose)
     return started
@@ -93,42 +107,67 @@ def agents_start(
     agents: list[tuple[str, Agent, AgentConfig | None]],
     purpose: str,
     customer: Customer | None = None,
-) -> list[_Started]:
+) -> list[AgentStarted]:
     """Read the agents' context in one shared pack, then start each that was granted its read
     on the agent threads. `customer` when the message's customer row was just read with it."""
-    begun = [
-        _Started(
-            name=name,
-            agent=agent,
-            config=config,
-            began=time.perf_counter(),
-            began_at=timezone.now(),
-            # One span per agent run, ended in agents_finish; the gate's read is its child.
-            span=_tracer.start_span(
-                "rapport.agent_run",
-                attributes={
-                    "rapport.agent": name,
-                    "rapport.pipeline_run_id": run.pk,
-                    "rapport.customer_id": turn.customer_id,
-                    "rapport.correlation_id": f"message:{turn.message_id}",
-                },
-            ),
+    begun = [agent_begin(run=run, turn=turn, name=n, agent=a, config=c) for n, a, c in agents]
+    if begun:
+        packs = reads_together(
+            turn=turn,
+            readers=[agent_reader(item, turn=turn, purpose=purpose) for item in begun],
+            begun=begun,
+            customer=customer,
         )
-        for name, agent, config in agents
-    ]
-    if not begun:
-        return begun
+        agents_submit(turn=turn, begun=begun, packs=packs)
+    return begun
+
+
+def agent_begin(
+    *, run: PipelineRun, turn: InboundTurn, name: str, agent: Agent, config: AgentConfig | None
+) -> AgentStarted:
+    """An agent's run begun: its clock and its span (ended in agents_finish; the gate's read
+    is its child), before its context is read."""
+    return AgentStarted(
+        name=name,
+        agent=agent,
+        config=config,
+        began=time.perf_counter(),
+        began_at=timezone.now(),
+        span=_tracer.start_span(
+            "rapport.agent_run",
+            attributes={
+                "rapport.agent": name,
+                "rapport.pipeline_run_id": run.pk,
+                "rapport.customer_id": turn.customer_id,
+                "rapport.correlation_id": f"message:{turn.message_id}",
+            },
+        ),
+    )
+
+
+def agent_reader(item: AgentStarted, *, turn: InboundTurn, purpose: str) -> ContextReader:
+    """What a begun agent asks the gate for, under its own name and the scope it is granted."""
+    return ContextReader(
+        actor=actor_for(item.agent, item.config),
+        partitions=item.agent.reads,
+        purpose=f"{purpose} #{turn.message_id}",
+        span=item.span,
+    )
+
+
+def reads_together(
+    *,
+    turn: InboundTurn,
+    readers: list[ContextReader],
+    begun: list[AgentStarted],
+    customer: Customer | None = None,
+) -> list[ContextPack | ContextAccessRefused]:
+    """One gate read of the message's customer for several readers of the same message (the
+    analysts; the router and the responder): each read audited under its reader's name. The
+    begun agents' spans are ended if the read itself fails."""
     try:
-        packs = contexts_read(
-            readers=[
-                ContextReader(
-                    actor=actor_for(item.agent, item.config),
-                    partitions=item.agent.reads,
-                    purpose=f"{purpose} #{turn.message_id}",
-                    span=item.span,
-                )
-                for item in begun
-            ],
+        return contexts_read(
+            readers=readers,
             customer=customer if customer is not None else turn.customer_id,
             correlation_id=f"message:{turn.message_id}",
         )
@@ -137,6 +176,16 @@ def agents_start(
             if item.span is not None:
                 item.span.end()
         raise
+
+
+def agents_submit(
+    *,
+    turn: InboundTurn,
+    begun: list[AgentStarted],
+    packs: list[ContextPack | ContextAccessRefused],
+) -> None:
+    """Start each begun agent that was granted its read on the agent threads, with the
+    message masked for an agent that may not see contact details; note each refusal."""
     masked: InboundTurn | None = None
     for item, pack in zip(begun, packs, strict=True):
         if isinstance(pack, ContextAccessRefused):
@@ -153,14 +202,13 @@ def agents_start(
                 )
             given = masked
         item.future = _agent_threads.submit(_agent_call, item.agent, pack, given)
-    return begun
 
 
 def _agent_call(agent: Agent, pack: ContextPack, turn: InboundTurn) -> AgentOutcome:
     return agent.run(pack=pack, turn=turn)
 
 
-def agents_finish(*, run: PipelineRun, started: list[_Started]) -> list[AgentResult]:
+def agents_finish(*, run: PipelineRun, started: list[AgentStarted]) -> list[AgentResult]:
     results: list[AgentResult] = []
     rows: list[AgentRun] = []
     for item in started:

@@ -19,27 +19,50 @@ from memory.events import (
     publish,
 )
 from memory.models import Channel, Conversation, Message
+from memory.selectors import ContextAccessRefused
 from memory.services import message_send
 from memory.services.handoffs import conversation_hand_off, customer_hand_off_follow
 from memory.services.messages import conversation_lock
-from memory.watch import actors_quarantined
 from orchestrator.agents.base import InboundTurn, WriteKind
 from orchestrator.agents.registry import (
     RESPONDER,
     agent_build,
     agent_configs,
+    agents_quarantined,
 )
 from orchestrator.agents.rules import RulesAgent
-from orchestrator.merge import AgentWrites, writes_apply
+from orchestrator.merge import AgentWrites, MergeResult, writes_apply
 from orchestrator.models import AgentConfig, AgentRun, PipelineRun
 from orchestrator.people.clocks import conversation_waiting_notify
 from orchestrator.people.drafts import reply_draft_store
-from orchestrator.pipeline.agents import agent_start, agents_finish, inbound_turn
+from orchestrator.pipeline.agents import (
+    AgentStarted,
+    agent_begin,
+    agent_reader,
+    agent_start,
+    agents_finish,
+    agents_submit,
+    inbound_turn,
+    reads_together,
+    run_read,
+)
 from orchestrator.pipeline.values import AgentResult, Reply, elapsed_ms, ms_since
-from orchestrator.routing import Decision, Route, decide, reply_templates
+from orchestrator.routing import (
+    Decision,
+    Route,
+    RouteFacts,
+    decide,
+    reply_templates,
+    route_facts,
+    router_reader,
+    rules_may_write,
+)
 
 if TYPE_CHECKING:
-    pass
+    from memory.context import ContextPack
+
+# Why the agent that writes the reply reads the customer's context.
+ANSWER = "answer inbound message"
 
 
 logger = logging.getLogger(__name__)
@@ -47,44 +70,64 @@ logger = logging.getLogger(__name__)
 # Merge, route, reply, deliver -------------------------------------------------------------------
 
 
-def pipeline_finish(*, run_id: int, results: list[AgentResult]) -> Reply | None:
+def pipeline_finish(
+    *, run_id: int, results: list[AgentResult], run: PipelineRun | None = None
+) -> Reply | None:
     """Merge the agents' results, let the rules and routes decide, reply, deliver (once).
+    `run` when the caller read it (`run_read`) for the agents it just ran in this process.
 
     A failure is noted on the run (for the trace) and raised, so the task may retry.
     """
     try:
-        return _finish(run_id=run_id, results=results)
+        return _finish(run_id=run_id, results=results, run=run)
     except Exception as error:
         pipeline_fail(run_id=run_id, error=f"{type(error).__name__}: {error}")
         raise
 
 
-def _finish(*, run_id: int, results: list[AgentResult]) -> Reply | None:
+def _finish(*, run_id: int, results: list[AgentResult], run: PipelineRun | None) -> Reply | None:
     began = time.perf_counter()
-    run = PipelineRun.objects.select_related(
-        "inbound_message__customer", "inbound_message__conversation"
-    ).get(pk=run_id)
+    if run is None:
+        run = run_read(run_id=run_id)
     if run.is_final:
         return None
     inbound = run.inbound_message
     turn = inbound_turn(inbound)
     timings = dict(run.timings)
-    timings["agents"] = max(
-        0.0, ms_since(run.started_at) - timings.get("plan", 0.0) - timings.get("queued", 0.0)
-    )
+    # From the run's start (made while planning), less the planning: the wait in the queue
+    # came before the run started, so it is not taken off again.
+    timings["agents"] = max(0.0, ms_since(run.started_at) - timings.get("plan", 0.0))
     ok = [r for r in results if r.status == AgentRun.Status.OK]
     findings = {r.agent: r.outcome.findings for r in ok}
-    merged = writes_apply(
-        message=inbound,
-        proposals=[AgentWrites(agent=r.agent, writes=r.outcome.writes) for r in ok],
-        may_write={r.agent: frozenset(WriteKind(w) for w in r.may_write) for r in ok},
-    )
+    may_write = {r.agent: frozenset(WriteKind(w) for w in r.may_write) for r in ok}
+    now, later = _writes_split(ok)
+    merged = writes_apply(message=inbound, proposals=now, may_write=may_write)
     timings["merge"] = elapsed_ms(began)
     # Evidence in the turn may have shown the sender to be a known customer: answer as them.
     turn = inbound_turn(inbound)
 
     step = time.perf_counter()
-    decision = decide(run=run, turn=turn, findings=findings)
+    facts = route_facts(run=run, turn=turn, findings=findings)
+    # The router reads the mood after the merge; the responder reads beside it (one read of
+    # the customer, each audited under its own name) when nothing routing may do changes
+    # whether it answers or what it would read.
+    responder = _responder_beside(run=run, turn=turn, facts=facts, findings=findings)
+    beside = [responder] if responder is not None else []
+    packs = reads_together(
+        turn=turn,
+        readers=[
+            router_reader(turn),
+            *(agent_reader(item, turn=turn, purpose=ANSWER) for item in beside),
+        ],
+        begun=beside,
+    )
+    mood = packs[0]
+    if isinstance(mood, ContextAccessRefused):
+        for item in beside:
+            if item.span is not None:
+                item.span.end()
+        raise mood
+    decision = decide(run=run, turn=turn, findings=findings, facts=facts, mood=mood.emotion)
     # A reply is about the case this message names, unless a rule chose one.
     named = [a["case_id"] for a in merged.applied if a["kind"] == WriteKind.CASE_OPEN.value]
     if named and decision.case_id is None:
@@ -99,7 +142,12 @@ def _finish(*, run_id: int, results: list[AgentResult]) -> Reply | None:
     step = time.perf_counter()
     text, author = ("", "")
     if decision.route != Route.WITH_PERSON:
-        text, author = _reply_text(run=run, turn=turn, decision=decision)
+        text, author = _reply_text(
+            run=run,
+            turn=turn,
+            decision=decision,
+            read=(responder, packs[1]) if responder is not None else None,
+        )
         if not text and decision.route != Route.HAND_OFF:
             reason = "no agent could answer (see the agent runs)"
             decision = replace(
@@ -116,7 +164,7 @@ def _finish(*, run_id: int, results: list[AgentResult]) -> Reply | None:
         **merged.to_json(),
         "rule_writes": rule_writes.to_json(),
     }
-    return _deliver(
+    reply = _deliver(
         run_id=run.pk,
         decision=decision,
         text=text,
@@ -124,13 +172,81 @@ def _finish(*, run_id: int, results: list[AgentResult]) -> Reply | None:
         merge_record=merge_record,
         timings=timings,
     )
+    if reply is not None and later:
+        _apply_after_reply(
+            run_id=run.pk, inbound=inbound, later=later, may_write=may_write, record=merge_record
+        )
+    return reply
 
 
-def _reply_text(*, run: PipelineRun, turn: InboundTurn, decision: Decision) -> tuple[str, str]:
+# Writes nothing before the reply reads (the router reads the mood, the responder the profile
+# and business; neither uses the churn and buying signals, and the rules read the turn's own
+# reading of them): applied once the reply is queued, so the customer does not wait for them.
+# Not the gist: it marks filler turns, whose neutral readings the mood leaves out.
+AFTER_REPLY = frozenset({WriteKind.SIGNAL})
+
+
+def _writes_split(ok: list[AgentResult]) -> tuple[list[AgentWrites], list[AgentWrites]]:
+    """The agents' writes to merge before routing, and those that may wait for the reply."""
+    now = [
+        AgentWrites(
+            agent=r.agent, writes=tuple(w for w in r.outcome.writes if w.kind not in AFTER_REPLY)
+        )
+        for r in ok
+    ]
+    later = [
+        AgentWrites(
+            agent=r.agent, writes=tuple(w for w in r.outcome.writes if w.kind in AFTER_REPLY)
+        )
+        for r in ok
+    ]
+    return now, [p for p in later if p.writes]
+
+
+def _apply_after_reply(
+    *,
+    run_id: int,
+    inbound: Message,
+    later: list[AgentWrites],
+    may_write: dict[str, frozenset[WriteKind]],
+    record: dict[str, Any],
+) -> None:
+    """Merge the writes that waited for the reply and add them to the run's merge record.
+
+    The run is final by now, so a retry of the task would not come back for them: a failure
+    is logged (they are the turn's churn and buying signals, which the next turns refresh), not
+    raised to fail a message that was answered."""
+    try:
+        with transaction.atomic():
+            merged = writes_apply(message=inbound, proposals=later, may_write=may_write)
+            _record_after_reply(run_id=run_id, record=record, merged=merged)
+    except Exception:
+        logger.exception("run #%s: the writes after the reply were not applied", run_id)
+
+
+def _record_after_reply(*, run_id: int, record: dict[str, Any], merged: MergeResult) -> None:
+    PipelineRun.objects.filter(pk=run_id).update(
+        merge={
+            **record,
+            "applied": [*record.get("applied", []), *merged.applied],
+            "conflicts": [*record.get("conflicts", []), *merged.conflicts],
+            "refused": [*record.get("refused", []), *merged.refused],
+        }
+    )
+
+
+def _reply_text(
+    *,
+    run: PipelineRun,
+    turn: InboundTurn,
+    decision: Decision,
+    read: tuple[AgentStarted, ContextPack | ContextAccessRefused] | None = None,
+) -> tuple[str, str]:
     """The reply: from the external agent the intent is routed to, else from the responder.
-    Either reads its own scoped context through the gate and leaves an AgentRun."""
+    Either reads its own scoped context through the gate and leaves an AgentRun; `read` is
+    the responder's, when it read beside the router (its intent is never delegated)."""
     configs = agent_configs()
-    if decision.agent:
+    if decision.agent and read is None:
         config = configs.get(decision.agent)
         if config is not None and _runnable(config):
             agent = agent_build(config.name, config)
@@ -140,14 +256,14 @@ def _reply_text(*, run: PipelineRun, turn: InboundTurn, decision: Decision) -> t
                 name=config.name,
                 agent=agent,
                 config=config,
-                purpose="answer inbound message",
+                purpose=ANSWER,
             )
             (result,) = agents_finish(run=run, started=[started])
             reply = str(result.outcome.findings.get("reply", ""))
             if result.status == AgentRun.Status.OK and reply:
                 return reply, config.name
     config = configs.get(RESPONDER.name)
-    if config is not None and not _runnable(config):
+    if read is None and config is not None and not _runnable(config):
         return "", ""
     responder = replace(
         RESPONDER,
@@ -155,16 +271,40 @@ def _reply_text(*, run: PipelineRun, turn: InboundTurn, decision: Decision) -> t
         template=decision.template,
         case_id=decision.case_id,
     )
-    started = agent_start(
-        run=run,
-        turn=turn,
-        name=RESPONDER.name,
-        agent=responder,
-        config=config,
-        purpose="answer inbound message",
-    )
+    if read is None:
+        started = agent_start(
+            run=run,
+            turn=turn,
+            name=RESPONDER.name,
+            agent=responder,
+            config=config,
+            purpose=ANSWER,
+        )
+    else:
+        started, pack = read
+        started.agent = responder
+        agents_submit(turn=turn, begun=[started], packs=[pack])
     (result,) = agents_finish(run=run, started=[started])
     return str(result.outcome.findings.get("reply", "")), RESPONDER.name
+
+
+def _responder_beside(
+    *,
+    run: PipelineRun,
+    turn: InboundTurn,
+    facts: RouteFacts,
+    findings: dict[str, dict[str, Any]],
+) -> AgentStarted | None:
+    """The responder begun, to read beside the router, when it is the one to answer whatever
+    the mood says: the customer is not held by people elsewhere, the intent is not delegated
+    to an external agent, no matched rule may write (its writes would come before the reply),
+    and the responder may run. Else None, and it reads on its own once routed."""
+    if facts.held is not None or facts.delegated or rules_may_write(findings):
+        return None
+    config = agent_configs().get(RESPONDER.name)
+    if config is not None and not _runnable(config):
+        return None
+    return agent_begin(run=run, turn=turn, name=RESPONDER.name, agent=RESPONDER, config=config)
 
 
 def _deliver(
@@ -303,7 +443,7 @@ def _publish_outcome(*, run: PipelineRun, reply: Message | None, handoff_id: int
 
 def _runnable(config: AgentConfig) -> bool:
     """Enabled, and not quarantined by the access watch or a person."""
-    return config.enabled and not actors_quarantined(actors=[config.actor_label])
+    return config.enabled and not agents_quarantined([config.actor_label])
 
 
 def pipeline_fail(*, run_id: int, error: str) -> None:

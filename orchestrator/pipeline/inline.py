@@ -6,8 +6,8 @@ import logging
 from typing import TYPE_CHECKING
 
 from orchestrator.agents.registry import configuration_kept
-from orchestrator.pipeline.agents import agents_run
-from orchestrator.pipeline.finish import pipeline_finish
+from orchestrator.pipeline.agents import agents_run, run_read
+from orchestrator.pipeline.finish import pipeline_fail, pipeline_finish
 from orchestrator.pipeline.plan import message_plan
 from orchestrator.pipeline.values import Plan, Reply
 
@@ -32,8 +32,17 @@ def message_process(*, message_id: int) -> Reply | None:
 
 
 def plan_run_here(*, plan: Plan) -> Reply | None:
-    """Run a planned message's agents side by side in this process, then finish it."""
+    """Run a planned message's agents side by side in this process, then finish it.
+
+    A failure on the way is noted on the run and raised, as `pipeline_finish` does: a run
+    left `running` would make the task's retry step aside for an attempt that is over.
+    """
     with configuration_kept():
-        return pipeline_finish(
-            run_id=plan.run_id, results=agents_run(run_id=plan.run_id, names=plan.analysts)
-        )
+        try:
+            # Read once for both steps: nothing between them changes the run or its message.
+            run = run_read(run_id=plan.run_id)
+            results = agents_run(run_id=plan.run_id, names=plan.analysts, run=run)
+        except Exception as error:
+            pipeline_fail(run_id=plan.run_id, error=f"{type(error).__name__}: {error}")
+            raise
+        return pipeline_finish(run_id=plan.run_id, results=results, run=run)

@@ -9,7 +9,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from memory.events import (
@@ -19,10 +19,11 @@ from memory.events import (
 )
 from memory.models import Message
 from memory.selectors import message_with_conversation
-from memory.watch import actors_quarantined
 from orchestrator.agents.registry import (
     BUILTIN_ANALYSTS,
+    RESPONDER,
     agent_configs,
+    agents_quarantined,
 )
 from orchestrator.handover import channel_switch_carry
 from orchestrator.models import AgentConfig, PipelineRun
@@ -54,15 +55,22 @@ def message_plan(*, message_id: int) -> Plan | None:
         if sla <= settings.ORCHESTRATOR_FAST_PATH_SLA_SECONDS
         else PipelineRun.Path.FULL
     )
+    automated = str(inbound.channel_metadata.get("auto_reply", ""))
+    # Chosen before the claim, so a new run is inserted with its plan (no update after).
+    analysts, skipped = _analysts_for(path) if not automated else ((), {})
+    planned = {
+        "path": path,
+        "sla_seconds": sla,
+        "agents": list(analysts),
+        "skipped": skipped,
+        "channel_switch": None,
+    }
     with transaction.atomic():
-        run, created = PipelineRun.objects.get_or_create(
-            inbound_message=inbound,
-            defaults={
-                "conversation_id": inbound.conversation_id,
-                "customer_id": inbound.customer_id,
-                "channel": inbound.channel,
-                "path": path,
-            },
+        run, created = _run_claim(
+            inbound=inbound,
+            path=path,
+            plan=planned,
+            timings={"queued": ms_since(inbound.created_at), "plan": elapsed_ms(started)},
         )
         if not created:
             run = PipelineRun.objects.select_for_update().get(pk=run.pk)
@@ -74,21 +82,14 @@ def message_plan(*, message_id: int) -> Plan | None:
             run.started_at = timezone.now()
             run.save(update_fields=["attempts", "status", "started_at"])
             return Plan(run_id=run.pk, path=run.path, analysts=tuple(run.plan.get("agents", ())))
-        automated = str(inbound.channel_metadata.get("auto_reply", ""))
         if automated:
             _record_no_reply(run=run, sla=sla, reason=f"automated e-mail ({automated})")
             return None
         switch = channel_switch_carry(inbound=inbound)
-        analysts, skipped = _analysts_for(path)
-        run.plan = {
-            "path": path,
-            "sla_seconds": sla,
-            "agents": list(analysts),
-            "skipped": skipped,
-            "channel_switch": _switch_json(switch),
-        }
-        run.timings = {"queued": ms_since(inbound.created_at), "plan": elapsed_ms(started)}
-        run.save(update_fields=["plan", "timings"])
+        if switch is not None:
+            run.plan = {**run.plan, "channel_switch": _switch_json(switch)}
+            run.timings = {**run.timings, "plan": elapsed_ms(started)}
+            run.save(update_fields=["plan", "timings"])
         publish(
             MessageReceived(
                 conversation_id=inbound.conversation_id,
@@ -100,6 +101,29 @@ def message_plan(*, message_id: int) -> Plan | None:
             )
         )
     return Plan(run_id=run.pk, path=path, analysts=analysts)
+
+
+def _run_claim(
+    *, inbound: Message, path: str, plan: dict[str, Any], timings: dict[str, float]
+) -> tuple[PipelineRun, bool]:
+    """The message's run, and whether this call created it (with `plan` and `timings`).
+    Most messages are new, so the insert comes first (the unique run per message decides a
+    race) and an existing run is read only when it is there: one statement where a look
+    first took two more."""
+    try:
+        with transaction.atomic():
+            run = PipelineRun.objects.create(
+                inbound_message=inbound,
+                conversation_id=inbound.conversation_id,
+                customer_id=inbound.customer_id,
+                channel=inbound.channel,
+                path=path,
+                plan=plan,
+                timings=timings,
+            )
+        return run, True
+    except IntegrityError:
+        return PipelineRun.objects.get(inbound_message=inbound), False
 
 
 def _attempt_at_work(run: PipelineRun) -> bool:
@@ -160,7 +184,8 @@ def _analysts_for(path: str) -> tuple[tuple[str, ...], dict[str, str]]:
         if c.kind != AgentConfig.Kind.BUILTIN and c.role == AgentConfig.Role.ANALYST
     ]
     names = [*BUILTIN_ANALYSTS, *(c.name for c in external)]
-    quarantined = actors_quarantined(actors=[f"agent:{name}" for name in names])
+    # The responder is asked about too: its turn in the same message then needs no query.
+    quarantined = agents_quarantined([f"agent:{name}" for name in (*names, RESPONDER.name)])
     for name in names:
         config = configs.get(name)
         if f"agent:{name}" in quarantined:

@@ -19,6 +19,7 @@ from bench.journeys import (
     generate_journeys,
     write_journeys,
 )
+from bench.journeys.generator import ID_PREFIX
 
 DATA = Path(__file__).parent / "data"
 JOURNEY_FIELDS = {
@@ -200,7 +201,7 @@ def with_new_contacts(request: pytest.FixtureRequest) -> list[dict[str, Any]]:
 
 
 def test_strangers_and_new_phones_leave_the_other_journeys_as_they_were(with_new_contacts):
-    family = "heldout" if with_new_contacts[0]["id"].startswith("h") else "dev"
+    family = next(f for f, p in ID_PREFIX.items() if with_new_contacts[0]["id"].startswith(p))
     assert with_new_contacts[:30] == generate_journeys(count=30, seed=11, family=family)
     cases = [j["identity_case"] for j in with_new_contacts[30:]]
     assert cases == ["new_phone"] * 6 + ["stranger"] * 6

@@ -34,8 +34,9 @@ def test_dev_is_the_default_family() -> None:
     assert generate_journeys(count=3, seed=5) == generate_journeys(count=3, seed=5, family="dev")
 
 
-def test_families_share_domains_people_and_fact_kinds() -> None:
-    dev, heldout = load_pools("dev"), load_pools("heldout")
+@pytest.mark.parametrize("family", ["heldout", "heldout2", "heldout3"])
+def test_families_share_domains_people_and_fact_kinds(family: str) -> None:
+    dev, heldout = load_pools("dev"), load_pools(family)
     assert [(d.name, d.key_format, d.facts) for d in dev.domains] == [
         (d.name, d.key_format, d.facts) for d in heldout.domains
     ]
@@ -46,25 +47,43 @@ def test_families_share_domains_people_and_fact_kinds() -> None:
         assert set(getattr(dev.phrases, pool)) == set(getattr(heldout.phrases, pool)), pool
 
 
+# heldout2 was written blind after heldout's failures were looked at: it shares no phrase with
+# either earlier family, so tuning on what they say cannot leak into its score. heldout3 was
+# written blind the same way later and shares no phrase with any of the three.
+@pytest.mark.parametrize(
+    ("tuned", "family"),
+    [
+        ("dev", "heldout"),
+        ("dev", "heldout2"),
+        ("heldout", "heldout2"),
+        ("dev", "heldout3"),
+        ("heldout", "heldout3"),
+        ("heldout2", "heldout3"),
+    ],
+)
 @pytest.mark.parametrize("pool", [f.name for f in fields(Phrases)])
-def test_heldout_wording_shares_no_phrase_with_dev(pool: str) -> None:
-    dev = wording(getattr(load_pools("dev").phrases, pool))
-    heldout = wording(getattr(load_pools("heldout").phrases, pool))
+def test_heldout_wording_shares_no_phrase_with_dev(pool: str, tuned: str, family: str) -> None:
+    dev = wording(getattr(load_pools(tuned).phrases, pool))
+    heldout = wording(getattr(load_pools(family).phrases, pool))
     assert heldout
     assert not dev & heldout, sorted(dev & heldout)
 
 
-def test_heldout_issue_needles_are_said_in_their_sentences() -> None:
-    for domain in load_pools("heldout").domains:
+@pytest.mark.parametrize("family", ["heldout", "heldout2", "heldout3"])
+def test_heldout_issue_needles_are_said_in_their_sentences(family: str) -> None:
+    for domain in load_pools(family).domains:
         assert len(domain.issues) >= 3, domain.name
         for issue in domain.issues:
             assert issue.needle in issue.sentence, (domain.name, issue)
 
 
-def test_heldout_journeys_are_worded_apart_from_dev_ones() -> None:
+@pytest.mark.parametrize(
+    ("family", "prefix"), [("heldout", "h"), ("heldout2", "k"), ("heldout3", "m")]
+)
+def test_heldout_journeys_are_worded_apart_from_dev_ones(family: str, prefix: str) -> None:
     dev = generate_journeys(count=20, seed=7)
-    heldout = generate_journeys(count=20, seed=7, family="heldout")
-    assert [j["id"] for j in heldout] == [f"h7-{n:03d}" for n in range(20)]
+    heldout = generate_journeys(count=20, seed=7, family=family)
+    assert [j["id"] for j in heldout] == [f"{prefix}7-{n:03d}" for n in range(20)]
     dev_openings = {fold(j["events"][0].get("body") or j["events"][0]["speech"]) for j in dev}
     assert not dev_openings & {
         fold(j["events"][0].get("body") or j["events"][0]["speech"]) for j in heldout

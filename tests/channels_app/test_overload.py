@@ -20,7 +20,7 @@ def test_an_sms_while_the_database_is_unavailable_gets_503_with_retry_after(
     def unavailable(**_: object) -> None:
         raise OperationalError("couldn't get a connection after 10.00 sec")
 
-    monkeypatch.setattr("channels_app.services.sms_receive", unavailable)
+    monkeypatch.setattr("channels_app.services.sms_accept", unavailable)
     params = sms_params(Body="where is my order?")
     response = twilio_post("/twilio/sms/", params)
     assert response.status_code == 503
@@ -44,21 +44,21 @@ def database_reachable(monkeypatch):
 
 
 def test_a_database_found_unreachable_is_answered_503_at_once_until_it_is_back(
-    twilio_post, monkeypatch, database_reachable, client
+    twilio_post, monkeypatch, database_reachable, client, django_capture_on_commit_callbacks
 ):
-    real_receive = services.sms_receive
+    real_receive = services.sms_accept
 
     def unreachable(**_: object) -> None:
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(services, "sms_receive", unreachable)
+    monkeypatch.setattr(services, "sms_accept", unreachable)
     database_reachable["reachable"] = False
     first = sms_params(Body="where is my order?")
     assert twilio_post("/twilio/sms/", first).status_code == 503
     assert overload.breaker.is_open
 
     # While it is open no request reaches a view (nor waits on the pool): 503 at once.
-    monkeypatch.setattr(services, "sms_receive", real_receive)
+    monkeypatch.setattr(services, "sms_accept", real_receive)
     second = sms_params(Body="where is my order?")
     refused = twilio_post("/twilio/sms/", second)
     assert refused.status_code == 503 and refused["Retry-After"] == "5"
@@ -68,9 +68,10 @@ def test_a_database_found_unreachable_is_answered_503_at_once_until_it_is_back(
 
     # Back: the next request's probe closes the breaker, and Twilio's redelivery is stored once.
     database_reachable["reachable"] = True
-    assert twilio_post("/twilio/sms/", second).status_code == 200
-    assert not overload.breaker.is_open
-    assert twilio_post("/twilio/sms/", second).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):  # recorded after commit
+        assert twilio_post("/twilio/sms/", second).status_code == 200
+        assert not overload.breaker.is_open
+        assert twilio_post("/twilio/sms/", second).status_code == 200
     assert Message.objects.filter(provider_id=second["MessageSid"]).count() == 1
 
 
@@ -80,7 +81,7 @@ def test_a_busy_pool_with_the_server_up_opens_no_breaker(
     def pool_exhausted(**_: object) -> None:
         raise OperationalError("couldn't get a connection after 3.00 sec")
 
-    monkeypatch.setattr(services, "sms_receive", pool_exhausted)
+    monkeypatch.setattr(services, "sms_accept", pool_exhausted)
     assert twilio_post("/twilio/sms/", sms_params()).status_code == 503
     assert not overload.breaker.is_open
     assert database_reachable["probes"] == 1

@@ -66,11 +66,14 @@ def test_retried_sms_is_stored_once_and_answered_200(
     assert Message.objects.filter(direction=Message.Direction.OUTBOUND).count() == 1
 
 
-def test_twilio_idempotency_token_is_claimed_once(twilio_post, customer):
+def test_twilio_idempotency_token_is_claimed_once(
+    twilio_post, customer, django_capture_on_commit_callbacks
+):
     params = sms_params()
     headers = {"I-Twilio-Idempotency-Token": "token-abc"}
-    twilio_post("/twilio/sms/", params, headers=headers)
-    twilio_post("/twilio/sms/", params, headers=headers)
+    with django_capture_on_commit_callbacks(execute=True):  # recorded after commit
+        twilio_post("/twilio/sms/", params, headers=headers)
+        twilio_post("/twilio/sms/", params, headers=headers)
     assert WebhookReceipt.objects.filter(key="token-abc").count() == 1
     assert Message.objects.filter(provider_id=params["MessageSid"]).count() == 1
 
@@ -144,8 +147,9 @@ def test_only_post_is_allowed(client):
     assert client.get("/twilio/sms/").status_code == 405
 
 
-def test_first_contact_creates_the_customer(twilio_post):
+def test_first_contact_creates_the_customer(twilio_post, django_capture_on_commit_callbacks):
     params = sms_params(From="+14155557777")
-    assert twilio_post("/twilio/sms/", params).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):  # recorded after commit
+        assert twilio_post("/twilio/sms/", params).status_code == 200
     message = Message.objects.get(provider_id=params["MessageSid"])
     assert message.customer.identities.get().value == "+14155557777"

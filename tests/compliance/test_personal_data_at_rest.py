@@ -11,7 +11,7 @@ from django.conf import settings as django_settings
 
 from config.celery import app as celery_app
 from memory.models import AuditEntry, Conversation, Fact, Message
-from orchestrator.models import AgentRun
+from orchestrator.models import AgentConfig, AgentRun
 from orchestrator.tasks import conversation_wrap_up, message_process_inbound
 
 pytestmark = pytest.mark.django_db
@@ -37,6 +37,15 @@ def result_store(monkeypatch):
 def test_task_results_hold_ids_and_statuses_not_what_the_customer_said(
     result_store, say, django_capture_on_commit_callbacks
 ):
+    # An external analyst (unreachable: it fails at once) makes the message's agents run as a
+    # chord, whose header tasks store their results; built-in analysts alone run in one task.
+    AgentConfig.objects.create(
+        name="crm-lookup",
+        kind=AgentConfig.Kind.HTTP,
+        endpoint="http://127.0.0.1:9/",
+        scopes=["profile"],
+        timeout_seconds=1,
+    )
     with django_capture_on_commit_callbacks(execute=True):
         message = say(SAID)
         message_process_inbound.delay(message.pk)

@@ -153,7 +153,32 @@ def test_an_appointment_moved_by_a_date_alone_is_replaced():
     writes = values_file(
         text="could we move it to the 7th instead?", stated=[("date", "the 7th")], known=known
     )
-    assert writes == [("appointment", "the 7th")]
+    assert writes == [("appointment", "the 7th at 10am")]  # the hour stays as it was
+
+
+def test_an_appointment_moved_by_an_hour_alone_keeps_its_day():
+    known = [KnownValue(key="appointment", value="May 4 at 10am", valid_from=T0)]
+    writes = values_file(text="can you make it 3pm instead", stated=[("time", "3pm")], known=known)
+    assert writes == [("appointment", "May 4 at 3pm")]
+
+
+def test_a_day_and_an_hour_asked_for_together_are_one_appointment():
+    writes = values_file(
+        text="is 3:00pm on August 13 free for the collection?",
+        stated=[("date", "August 13"), ("time", "3:00pm")],
+        known=[],
+    )
+    assert writes == [("appointment", "August 13 at 3:00pm")]
+
+
+def test_a_new_window_to_call_in_replaces_the_contact_time():
+    known = [KnownValue(key="contact time", value="between noon and 2pm", valid_from=T0)]
+    writes = values_file(
+        text="Actually make that before 8am, new shifts",
+        stated=[("time", "before 8am")],
+        known=known,
+    )
+    assert writes == [("contact time", "before 8am")]
 
 
 def test_a_short_answer_is_a_value_not_a_signature():

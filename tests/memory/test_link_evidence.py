@@ -4,10 +4,13 @@ that clash or two CRM records always ask."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from memory import services
-from memory.models import Customer, Identity, MergeProposal
+from memory.models import Customer, CustomerMerge, Identity, MergeProposal
 from memory.services.proposals import names_match
 from orchestrator.agents.base import ProposedWrite, WriteKind
 from orchestrator.merge import AgentWrites, writes_apply
@@ -85,11 +88,33 @@ def test_a_name_matches_on_first_and_last_name_only():
 # Claimed addresses ------------------------------------------------------------------------------
 
 
-def test_an_address_a_stranger_claimed_stays_its_owners_when_the_owner_writes(sender):
-    """Typing someone's e-mail address before they ever write is not becoming them."""
+def age(identity_value: str, days: int) -> None:
+    """Make the claim on an address `days` old."""
+    Identity.objects.filter(value=identity_value).update(
+        created_at=timezone.now() - timedelta(days=days)
+    )
+
+
+def test_a_customers_own_reach_me_at_is_confirmed_when_that_address_first_writes(maria):
+    """ "Text me on ..." then a text from that number: one person, in any contact center."""
+    services.identity_link(customer=maria, kind="phone", address="+14155550999")
+
+    found = services.customer_resolve(channel="sms", address="+14155550999")
+
+    assert found.pk == maria.pk
+    assert maria.identities.get(value="+14155550999").verified
+    merge = CustomerMerge.objects.get()
+    assert "claim_confirmed" in merge.reason and "claimed" in merge.reason
+    assert not MergeProposal.objects.exists()
+
+
+def test_an_old_claim_is_only_one_piece_when_the_address_first_writes(sender):
+    """A claim weeks old vouches for nothing alone: the address's owner gets a record of their
+    own, and a person is asked."""
     services.identity_link(
         customer=sender, kind="email", address="owner@example.org", source="stated in SMS"
     )
+    age("owner@example.org", days=45)
 
     owner = services.customer_resolve(channel="email", address="Owner@Example.org")
 
@@ -106,6 +131,18 @@ def test_an_address_a_stranger_claimed_stays_its_owners_when_the_owner_writes(se
     assert "claimed" in proposal.reason
     # The owner's next message finds the owner's record, not the claimer's.
     assert services.customer_resolve(channel="email", address="owner@example.org").pk == owner.pk
+
+
+def test_a_claimer_a_person_is_asked_about_vouches_for_nothing(maria, sender):
+    """Someone who quoted another customer's details (a proposal is pending about them) and
+    then typed an address cannot collect that address's messages by it."""
+    link(sender, maria, {"reference"})  # one piece: a proposal, pending
+    services.identity_link(customer=sender, kind="email", address="victim@example.org")
+
+    owner = services.customer_resolve(channel="email", address="victim@example.org")
+
+    assert owner.pk not in {sender.pk, maria.pk}
+    assert MergeProposal.objects.filter(status=MergeProposal.Status.PENDING).count() == 2
 
 
 def test_the_claimer_writing_from_the_address_under_their_full_name_is_linked(maria):
@@ -132,10 +169,12 @@ def test_a_claim_and_another_name_are_kept_apart(maria):
 
 
 def test_a_claim_and_the_name_said_on_the_new_phone_link_through_the_merge(maria, inbound_sms):
-    """The legitimate case: "my new number is ..." then a text from it with her name."""
+    """ "My new number is ..." weeks ago, then a text from it with her name: the claim and the
+    name are two pieces."""
     services.identity_link(customer=maria, kind="phone", address="+14155550999")
+    age("+14155550999", days=45)
     turn = inbound_sms(sender="+14155550999", text="hi it's Maria Lopez on my new phone")
-    assert turn.customer_id != maria.pk  # not on the claim alone
+    assert turn.customer_id != maria.pk  # not on the old claim alone
 
     writes_apply(
         message=turn,
@@ -170,3 +209,9 @@ def test_a_name_alone_on_an_unclaimed_phone_links_nothing(maria, inbound_sms):
     turn.refresh_from_db()
     assert turn.customer_id != maria.pk
     assert not MergeProposal.objects.exists()
+
+
+def test_a_proposal_keeps_the_kinds_of_evidence_it_rests_on(maria, sender):
+    link(sender, maria, {"reference"}, "John Smith")
+
+    assert MergeProposal.objects.get().evidence == ["names_differ", "reference"]

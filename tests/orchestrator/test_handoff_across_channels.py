@@ -198,7 +198,8 @@ def test_through_a_real_worker_the_email_after_an_sms_handoff_gets_no_bot_reply(
         ):
             params = sms_params(Body="please let me talk this over with one of your staff")
             assert twilio_post("/twilio/sms/", params).status_code == 200
-            sms = Message.objects.get(channel=Channel.SMS, provider_id=params["MessageSid"])
+            # The webhook stores the delivery; the worker records it as a message.
+            sms = _recorded(channel=Channel.SMS, provider_id=params["MessageSid"])
             first = _final_run(sms)
             mail = email(email_post, None, "Any news on my order 88123?")
             second = _final_run(mail)
@@ -211,6 +212,16 @@ def test_through_a_real_worker_the_email_after_an_sms_handoff_gets_no_bot_reply(
     assert not Message.objects.filter(
         conversation=mail.conversation, direction=Message.Direction.OUTBOUND
     ).exists()
+
+
+def _recorded(*, channel: str, provider_id: str, seconds: float = 60) -> Message:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        message = Message.objects.filter(channel=channel, provider_id=provider_id).first()
+        if message is not None:
+            return message
+        time.sleep(0.1)
+    raise AssertionError(f"{channel} {provider_id} was not recorded within {seconds} s")
 
 
 def _final_run(message: Message, seconds: float = 60) -> PipelineRun:

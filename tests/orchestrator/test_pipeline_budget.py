@@ -21,8 +21,10 @@ from orchestrator.pipeline import agents as pipeline_agents
 pytestmark = pytest.mark.django_db
 
 # The reads one message makes (the analysts, the router, the responder): every query of them,
-# the watch and the audit entries included.
-MAX_READ_QUERIES = 30
+# the watch and the audit entries included. On PostgreSQL a read is two statements: one for
+# the watch and every partition, one writing all its entries. Elsewhere a read takes a query
+# per partition.
+MAX_READ_QUERIES = 6 if connection.vendor == "postgresql" else 30
 # Every entry a message adds to the trail: its six reads, and the changes it makes (the
 # reading of its sentiment, the reply), nothing that merely follows from them.
 MAX_AUDIT_ENTRIES = 8
@@ -57,7 +59,7 @@ def test_one_message_reads_in_30_queries_and_leaves_at_most_8_audit_entries(
 ):
     case_open(customer=customer, kind="order", reference="88123")
     # A history first: the budget holds for a customer who has talked before.
-    for text in ("hi, where is my order 88123?", "it was due on monday"):
+    for text in ("hi, my order 88123 never arrived", "it was due on monday"):
         pipeline.message_process(message_id=say(text).pk)
     inbound = say("still no sign of order 88123, can you check?")
     newest = AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first()
@@ -68,8 +70,8 @@ def test_one_message_reads_in_30_queries_and_leaves_at_most_8_audit_entries(
 
     assert reply is not None and "88123" in reply.text
     assert PipelineRun.objects.get(inbound_message=inbound).status == PipelineRun.Status.REPLIED
-    # The four analysts share one read; the router and the responder read after the merge.
-    assert len(read_queries) == 3, read_queries
+    # The four analysts share one read; the router and the responder share one after the merge.
+    assert len(read_queries) == 2, read_queries
     assert sum(read_queries) <= MAX_READ_QUERIES, read_queries
     written = list(AuditEntry.objects.filter(pk__gt=newest).order_by("pk"))
     assert len(written) <= MAX_AUDIT_ENTRIES, [(e.actor_label, e.object_repr) for e in written]

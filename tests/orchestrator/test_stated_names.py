@@ -53,3 +53,47 @@ def test_a_name_is_read_in_any_phrasing(text: str, spoken: bool, name: str) -> N
 def test_ordinary_sentences_are_not_names(text: str) -> None:
     assert stated_name(text) == ""
     assert stated_name(text, spoken=True) == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("yes hi my name's kofi jablonski this is my husband's phone", "Kofi Jablonski"),
+        ("hi it's marisol ivanova i'm on my landlord's phone", "Marisol Ivanova"),
+        ("hello this is ines ivanova on my wife's phone", "Ines Ivanova"),
+        ("hi i'm uma wexler", "Uma Wexler"),
+    ],
+)
+def test_a_name_said_in_lower_case_is_told_by_how_uncommon_its_words_are(
+    text: str, name: str
+) -> None:
+    assert stated_name(text, spoken=True) == name
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "it's super slow today",
+        "i'm gutted tbh",
+        "i'm knackered tonight",
+        "it's wifi related i think",
+        "it's hella slow",
+        "my name is on the account",
+        "Cracked Screen - help",
+        "Quick Question - is the store open",
+    ],
+)
+def test_everyday_words_after_an_introduction_are_not_a_name(text: str) -> None:
+    assert stated_name(text) == ""
+    assert stated_name(text, spoken=True) == ""
+
+
+def test_a_message_headed_by_the_senders_name_gives_it() -> None:
+    assert stated_name("Bram Pettersen - email me at bp@example.net if easier") == "Bram Pettersen"
+    assert stated_name("Ana Ruiz: order 5512 still not here") == "Ana Ruiz"
+
+
+def test_a_text_signed_off_after_a_dash_gives_the_name() -> None:
+    assert stated_name("order 2285191 again, still waiting - Ines Haddad") == "Ines Haddad"
+    assert stated_name("the box arrived crushed - Front Door") == ""
+    assert stated_name("that's all - thanks") == ""

@@ -28,10 +28,16 @@ def _outbound() -> int:
 def test_a_message_whose_hand_off_was_lost_is_answered_once_by_the_sweeper(
     twilio_post, customer, settings, django_capture_on_commit_callbacks
 ):
-    # The webhook stores it; its after-commit hand-off never runs (the broker was down).
+    # Recorded from the webhook's delivery; its after-commit hand-off never runs (the broker
+    # was down).
     params = sms_params()
     with django_capture_on_commit_callbacks(execute=False):
-        assert twilio_post("/twilio/sms/", params).status_code == 200
+        sms_receive(
+            message_sid=params["MessageSid"],
+            sender=params["From"],
+            recipient=params["To"],
+            body=params["Body"],
+        )
     message = Message.objects.get(provider_id=params["MessageSid"])
     assert not PipelineRun.objects.filter(inbound_message=message).exists()
 

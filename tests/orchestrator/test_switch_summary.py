@@ -129,7 +129,10 @@ def test_agents_read_the_handover_in_their_context_by_scope(twilio_post, texted_
         correlation_id=work,
     )
     assert "Wednesday afternoon" in words.handover.summary
-    assert "Last said: I need to move my booking" in words.render_text()
+    rendered = words.render_text()
+    # What they last said is in the pack once, among their turns, not again in the summary.
+    assert rendered.count("I need to move my booking") == 1
+    assert "Continued from" not in rendered
 
 
 def test_console_and_admin_show_the_handover(twilio_post, texted_about_a_rebooking):

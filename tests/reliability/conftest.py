@@ -106,6 +106,9 @@ class Stack:
             "PIPELINE_SWEEP_SECONDS": "1",
             "PIPELINE_SWEEP_GRACE_SECONDS": "3",
             "PIPELINE_STUCK_AFTER_SECONDS": "8",
+            # Deliveries stored but not recorded 3 s on (their task lost with Redis), each second.
+            "INBOUND_SWEEP_SECONDS": "1",
+            "INBOUND_SWEEP_GRACE_SECONDS": "3",
             "CELERY_VISIBILITY_TIMEOUT": "15",
             # Replies: one left `sending` 5 s by a lost worker is settled, each second, and one
             # `pending` 5 s (its delivery task lost with the worker) handed to delivery again.

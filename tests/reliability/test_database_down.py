@@ -94,19 +94,30 @@ def test_redis_then_postgresql_down_lose_nothing_and_double_nothing(
     assert all(codes[-1] == 200 for codes in redelivered.values()), redelivered
 
     accepted = [p["MessageSid"] for p, _, _ in normal + no_broker + no_database]
-    rows = db.query(
-        "SELECT provider_id, id FROM memory_message WHERE channel = 'sms' "
-        "AND direction = 'inbound' AND provider_id = ANY(%s)",
+    deliveries = db.query(
+        "SELECT provider_id FROM channels_app_inbounddelivery WHERE channel = 'sms' "
+        "AND provider_id = ANY(%s)",
         (accepted,),
     )
-    stored = {str(sid): int(pk) for sid, pk in rows}  # type: ignore[call-overload]
-    lost = [sid for sid in accepted if sid not in stored]
+    lost = sorted(set(accepted) - {str(sid) for (sid,) in deliveries})
     assert not lost, f"{len(lost)} accepted message(s) lost"
-    assert len(rows) == len(accepted)  # none stored twice
+    assert len(deliveries) == len(accepted)  # none stored twice
 
-    # Redis back: the sweeper hands on everything stored meanwhile; each answered once.
+    # Redis back: the sweepers record what was stored meanwhile (deliveries whose task Redis
+    # lost) and hand on every message; each recorded once and answered once.
     stack.redis_start()
-    inbound_ids = list(stored.values())
+
+    def messages() -> list[tuple[object, ...]]:
+        return db.query(
+            "SELECT provider_id, id FROM memory_message WHERE channel = 'sms' "
+            "AND direction = 'inbound' AND provider_id = ANY(%s)",
+            (accepted,),
+        )
+
+    wait_until(lambda: len(messages()) >= len(accepted), seconds=40, what="every delivery recorded")
+    rows = messages()
+    assert len(rows) == len(accepted)  # none recorded twice
+    inbound_ids = [int(pk) for _, pk in rows]  # type: ignore[call-overload]
 
     def runs() -> list[tuple[object, ...]]:
         return db.query(

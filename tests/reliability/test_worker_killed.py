@@ -30,8 +30,13 @@ def test_a_worker_killed_mid_burst_leaves_each_message_answered_at_most_once(sta
     ]
     assert all(response.status_code == 200 for _, response, _ in answers)
     sids = [params["MessageSid"] for params, _, _ in answers]
-    stored = list(Message.objects.filter(provider_id__in=sids).values_list("pk", flat=True))
-    assert len(stored) == BURST
+
+    def recorded() -> list[int]:
+        # Stored as they arrived by the webhook; recorded as messages by the worker.
+        found = list(Message.objects.filter(provider_id__in=sids).values_list("pk", flat=True))
+        return found if len(found) == BURST else []
+
+    stored = wait_until(recorded, seconds=30, what="every delivery recorded", every=0.05)
 
     def some_answered() -> bool:
         final = [r for r in PipelineRun.objects.filter(inbound_message_id__in=stored) if r.is_final]

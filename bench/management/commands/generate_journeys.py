@@ -22,7 +22,7 @@ class Command(BaseCommand):
             "--family",
             choices=FAMILIES,
             default="dev",
-            help="phrase family: dev (tuning allowed) or heldout (never tuned on)",
+            help="phrase family: dev (tuning allowed), heldout, heldout2 or heldout3 (held out)",
         )
         parser.add_argument(
             "--out", type=Path, help="file to write (default var/journeys-<family>.jsonl)"

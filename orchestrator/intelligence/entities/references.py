@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from wordfreq import zipf_frequency
+
 from orchestrator.intelligence.entities.entity import Entity, EntityKind, entity_from_match
 from orchestrator.intelligence.spoken import RewrittenText
 
@@ -133,7 +135,56 @@ def _shaped_references(rewritten: RewrittenText, known: list[Entity]) -> list[En
 def references(rewritten: RewrittenText) -> list[Entity]:
     """The references quoted after a reference word, then those known by their shape alone."""
     found = _keyword_references(rewritten)
+    found += _letter_codes(rewritten, found)
     return found + _shaped_references(rewritten, found)
+
+
+# A code of letters only after a reference word ("booking reference MHGJHE", "PNR is
+# qzkfta"): airline locators and booking codes often carry no digit.
+_LETTER_CODE = re.compile(
+    r"\b(?P<word>[a-z]{3,13})\.?"
+    r"(?:\s*+(?:(?:number|numbr|num|no|nr|id|is|was|now|reference|ref|code|use)(?![a-z])\.?"
+    r"|[#:,-]))*"
+    r"\s*+(?P<ref>[a-z]{5,10})\b(?![-\d])",
+    re.IGNORECASE,
+)
+
+
+# Letters this common in English (wordfreq's Zipf scale: 2 is once in a hundred million
+# words) are a word, not a code: "account CLOSED", "booking reference please".
+_WORD_ZIPF = 2.0
+
+
+_LABEL_WORDS = ("number", "reference", "confirmation", "code", *REFERENCE_WORDS)
+
+
+def _a_label_word(word: str) -> bool:
+    """A misspelt label ("numbr", "refrence") is not a code."""
+    word = word.lower()
+    return any(_within_one_edit(word, label) for label in _LABEL_WORDS if len(label) >= 4)
+
+
+def _letter_codes(rewritten: RewrittenText, known: list[Entity]) -> list[Entity]:
+    """Letter-only codes after a reference word, when the letters make no English word."""
+    taken = {entity.value for entity in known}
+    found = []
+    position = 0
+    # Retried from the next word after a miss: in "booking refrence MHGJHE" the code follows
+    # the misspelt label, not "booking".
+    while (match := _LETTER_CODE.search(rewritten.text, position)) is not None:
+        position = match.end("word")
+        kind = _reference_kind(match.group("word"))
+        code = match.group("ref")
+        if kind is None or code.upper() in taken:
+            continue
+        if zipf_frequency(code.lower(), "en") >= _WORD_ZIPF or _a_label_word(code):
+            continue
+        position = match.end()
+        found.append(
+            entity_from_match(rewritten, EntityKind.REFERENCE, kind, code.upper(), match, "ref")
+        )
+        taken.add(code.upper())
+    return found
 
 
 def _keyword_references(rewritten: RewrittenText) -> list[Entity]:

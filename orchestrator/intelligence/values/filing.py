@@ -41,6 +41,37 @@ CHOICE_KINDS = frozenset({"named", "type"})
 CHOICE_KEYS = ("plan", "chosen vendor")
 # A date and a time kept together by the statements ("August 11 at 8:30am").
 APPOINTMENT = "appointment"
+# When the customer wants to be called ("after 5:30pm"), kept by the statements.
+CONTACT_TIME = "contact time"
+# A window of the day or week rather than a moment ("before 8am", "weekends", "mornings
+# before 9"), and a calendar day, which makes a value a moment: everyday English, written here.
+_WINDOW = re.compile(
+    r"^(?:(?:any\s?time|only|just)\s+)?(?:after|before|between|from|until|till)\b"
+    r"|\b(?:mornings?|afternoons?|evenings?|nights?|weekends?|weekdays?|lunch\s?times?)\b",
+    re.I,
+)
+_WINDOW_SAID = re.compile(
+    r"\b(?:during (?:school|office|work|working|business) hours|first thing(?: in the morning)?"
+    r"|(?:over|at) lunch(?:\s?time)?"
+    r"|(?:(?:early|late)\s+)?(?:week\s?days?|week\s?ends?|mornings?|afternoons?|evenings?|nights?)"
+    r"(?:\s+only)?"
+    r"(?:\s+(?:before|after)\s+\d{1,2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?)?"
+    r"|(?:before|after)\s+(?:\d{1,2}(?::\d{2})?\s*[ap]\.?m\.?|noon|midday|lunch(?:\s?time)?)"
+    r"|between\s+\S+\s+and\s+\d{1,2}(?::\d{2})?\s*[ap]\.?m\.?)",
+    re.I,
+)
+# What makes a window said in passing a time to be called: a correction of the last one
+# ("make that ...", "actually ...") or words of calling and working hours.
+_WINDOW_CUE = re.compile(
+    r"\b(?:make (?:that|it)|instead|actually|scratch|rather|only|shifts?|call\w*|ring\w*|"
+    r"reach\w*|contact\w*|available|free|talk)\b",
+    re.I,
+)
+_CALENDAR_DAY = re.compile(
+    r"\d{1,2}(?:st|nd|rd|th)\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d"
+    r"|\b(?:today|tomorrow|tonight)\b",
+    re.I,
+)
 _PLAN_WORDS = re.compile(r"\b(?:plan|tier|package|bundle|tariff|subscription|membership)\b", re.I)
 
 
@@ -87,7 +118,19 @@ def values_file(
         families.setdefault(_family(fact.key), []).append(fact)
     writes: list[tuple[str, str]] = []
     known = list(known)
-    moved = _appointment_moved(text, by_kind, [f for f in known if f.key == APPOINTMENT])
+    window = _contact_window_moved(text, by_kind, [f for f in known if f.key == CONTACT_TIME])
+    if window is not None:
+        writes.append(window)
+        said = window[1].casefold()
+        by_kind = {
+            kind: [v for v in values if v.casefold() not in said]
+            for kind, values in by_kind.items()
+        }
+        by_kind = {kind: values for kind, values in by_kind.items() if values}
+    appointments = [f for f in known if f.key == APPOINTMENT]
+    moved = _appointment_moved(text, by_kind, appointments) or _appointment_made(
+        by_kind, appointments
+    )
     if moved is not None:
         writes.append(moved)
         by_kind = {kind: values for kind, values in by_kind.items() if kind not in (DATE, TIME)}
@@ -112,12 +155,68 @@ def values_file(
 def _cued(text: str, value: str) -> bool:
     """Whether the sentence that states `value` announces a change (not some other sentence
     of a long message)."""
+    return bool(CHANGE_CUE.search(_sentence_of(text, value)))
+
+
+def _sentence_of(text: str, value: str) -> str:
+    """The sentence of `text` that states `value`, or "" when it is not there."""
     at = text.casefold().find(value.casefold())
     if at < 0:
-        return False
+        return ""
     start = max(text.rfind(stop, 0, at) for stop in ".!?\n") + 1
     ends = [i for i in (text.find(stop, at + len(value)) for stop in ".!?\n") if i >= 0]
-    return bool(CHANGE_CUE.search(text[start : min(ends) if ends else len(text)]))
+    return text[start : min(ends) if ends else len(text)]
+
+
+def _contact_window_moved(
+    text: str, by_kind: dict[str, list[str]], contact_times: list[KnownValue]
+) -> tuple[str, str] | None:
+    """A new time to be called, said as a change with no word of calling ("actually make that
+    before 8am"): a window of the day, not a calendar moment, in a sentence that announces a
+    change, filed over the contact time it replaces rather than as a date or an appointment."""
+    if not contact_times:
+        return None
+    windows = [
+        value
+        for kind in (DATE, TIME)
+        for value in by_kind.get(kind, [])
+        if _WINDOW.search(value) and not _CALENDAR_DAY.search(value) and _cued(text, value)
+    ]
+    if not windows:
+        # The tagger, taught on bookings, does not see "weekends only" or "mornings before
+        # 9" as values: a window said in a sentence announcing a change will do.
+        windows = [
+            m.group(0)
+            for m in _WINDOW_SAID.finditer(text)
+            if _cued(text, m.group(0)) and _WINDOW_CUE.search(_sentence_of(text, m.group(0)))
+        ]
+    if not windows:
+        return None
+    value = max(windows, key=lambda v: text.casefold().rfind(v.casefold()))
+    # "after 6 in the evening": the tagger keeps the hour, the window needs its "after".
+    qualified = re.search(
+        rf"\b(?:after|before|from|until|till)\s+{re.escape(value)}", text, re.IGNORECASE
+    )
+    if qualified is not None:
+        value = qualified.group(0)
+    current = max(contact_times, key=lambda fact: fact.valid_from)
+    if value.casefold() == current.value.casefold():
+        return None
+    return current.key, value
+
+
+def _appointment_made(
+    by_kind: dict[str, list[str]], appointments: list[KnownValue]
+) -> tuple[str, str] | None:
+    """One day and one hour in a turn, with no appointment on file yet ("is 3:00pm on August
+    13 free?"): one appointment, so that the day and hour it is later moved to replace both,
+    instead of leaving a stray date current beside the new appointment."""
+    dates, times = by_kind.get(DATE, []), by_kind.get(TIME, [])
+    if appointments:
+        return None
+    if len(dates) != 1 or len(times) != 1 or _WINDOW.search(times[0]):
+        return None
+    return APPOINTMENT, f"{dates[0]} at {times[0]}"
 
 
 def _appointment_moved(
@@ -135,13 +234,22 @@ def _appointment_moved(
     if not said:
         return None
     current = max(appointments, key=lambda fact: fact.valid_from)
-    if not any(_cued(text, value) for _, value in said):
+    # A text is short enough for its change word to sit in the sentence before the new
+    # date ("move the shuttle pls. 10:00am July 30 works").
+    short_and_cued = len(text.split()) <= 25 and bool(CHANGE_CUE.search(text))
+    if not short_and_cued and not any(_cued(text, value) for _, value in said):
         model = change_model()
         if model is None or not any(
             model.replaces(text, DATE, current.value, value, old_said=current.said) >= REPLACES_AT
             for _, value in said
         ):
             return None
+    if len(said) == 1 and " at " in current.value:
+        # Moved by one half ("make it 3pm"): the other half stays as it was.
+        day, hour = current.value.split(" at ", 1)
+        moved = said[0][1]
+        kinds = {k for k in (DATE, TIME) for v in by_kind.get(k, []) if v == moved}
+        return current.key, f"{day} at {moved}" if kinds == {TIME} else f"{moved} at {hour}"
     value = " at ".join(v for _, v in said) if len(said) == 2 else ", ".join(v for _, v in said)
     return current.key, value
 

@@ -13,6 +13,8 @@ Django's ASGI handler. Past RAPPORT_HTTP_MAX_IN_PROGRESS requests at once a proc
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 from typing import Any
 
@@ -32,6 +34,7 @@ from channels_app.api.mcp_server import McpHttpApp  # noqa: E402
 from channels_app.overload import RequestsInProgressLimit  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 
+logger = logging.getLogger(__name__)
 mcp_http_app = McpHttpApp()
 django_wsgi_app: Any = get_wsgi_application()  # a WSGI callable (its stubs say otherwise)
 django_http_app: Any = RequestsInProgressLimit(
@@ -53,8 +56,46 @@ async def http_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await django_http_app(scope, receive, send)
 
 
+def _process_warm() -> None:
+    """What a web process's first webhook would otherwise pay for, paid before it listens:
+    the URL map compiled, a pooled database connection opened, the broker's producer
+    connection and the shared cache client connected. Best effort: a service that is down
+    now is found (and answered 503 for) by the first request, as before."""
+    from django.core.cache import cache
+    from django.db import connection
+    from django.urls import get_resolver
+
+    from config.celery import app as celery_app
+
+    steps = (
+        get_resolver().url_patterns.__len__,
+        connection.ensure_connection,
+        connection.close,  # back to the pool, open, for the first request's thread
+        lambda: cache.get("rapport:warm"),
+        lambda: celery_app.connection_for_write().ensure_connection(max_retries=1),
+    )
+    for step in steps:
+        try:
+            step()
+        except Exception:  # noqa: BLE001 - best effort, see above
+            logger.warning("warming the web process: %s failed", step, exc_info=True)
+
+
+async def lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """ASGI lifespan (uvicorn): warm the process at start-up, before it takes requests."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await asyncio.to_thread(_process_warm)
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
 application = ProtocolTypeRouter(
     {
+        "lifespan": lifespan,
         "http": http_app,
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
